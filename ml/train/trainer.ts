@@ -1,0 +1,172 @@
+/**
+ * The training loop: mini-batch training of a sequential classifier with seeded
+ * shuffling, OUI measured on the training forward pass (METHODS.md §2), per-epoch
+ * validation accuracy, and a checkpoint after every epoch from which training
+ * continues exactly as an uninterrupted run would.
+ *
+ * The loop yields to the event loop between batches, so a host thread's timers
+ * (heartbeats) and messages keep flowing while it trains.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { Rng, type RngState } from '../rng.js';
+import { OuiMeter, DEFAULT_OUI, type OuiOptions, type OuiState } from '../oui.js';
+import { forwardCapture } from '../models/forward.js';
+import { Optimizer, type OptimizerSpec, type OptimizerState } from './optimizer.js';
+import { learningRateAt, type ScheduleSpec } from './schedule.js';
+import { gatherBatch, type LabelledData } from './data.js';
+import { accuracy } from './evaluate.js';
+import { InvalidInputError } from '../errors.js';
+
+/** Training settings. */
+export interface TrainOptions {
+  epochs: number;
+  batchSize: number;
+  learningRate: number;
+  schedule: ScheduleSpec;
+  optimizer: OptimizerSpec;
+  seed: number;
+  oui: OuiOptions;
+}
+
+/** Metrics of one finished epoch (1-based `epoch`). */
+export interface EpochMetrics {
+  epoch: number;
+  loss: number;
+  trainAccuracy: number;
+  valAccuracy: number | null;
+  oui: number;
+  seconds: number;
+  samplesPerSecond: number;
+}
+
+/** Everything needed to continue training exactly: weights, optimizer, position, RNG and OUI state. */
+export interface TrainCheckpoint {
+  epoch: number;
+  rng: RngState;
+  oui: OuiState;
+  weights: Float32Array[];
+  optimizer: OptimizerState;
+  history: EpochMetrics[];
+}
+
+/** Hooks into the loop. */
+export interface TrainHooks {
+  /** Continue from this checkpoint instead of the model's current weights. */
+  resumeFrom?: TrainCheckpoint;
+  /** Called after each epoch with its metrics and the checkpoint at its end. */
+  onEpoch?: (metrics: EpochMetrics, checkpoint: TrainCheckpoint) => void | Promise<void>;
+  /** Called after each batch (progress within an epoch). */
+  onBatch?: (epoch: number, batch: number, batches: number) => void;
+  /** Polled before every batch; true stops training within one batch. */
+  shouldStop?: () => boolean;
+}
+
+/** Thrown when `shouldStop` ended training early. */
+export class TrainingStopped extends Error {
+  constructor(readonly epoch: number) {
+    super(`training stopped during epoch ${epoch}`);
+    this.name = 'TrainingStopped';
+  }
+}
+
+const OUI_SEED_SALT = 0x5eed0ca1;
+
+async function snapshot(model: tf.LayersModel, epoch: number, rng: Rng, meter: OuiMeter, opt: Optimizer, history: EpochMetrics[]): Promise<TrainCheckpoint> {
+  const weights: Float32Array[] = [];
+  for (const w of model.weights) weights.push((await w.read().data()) as Float32Array);
+  return { epoch, rng: rng.state(), oui: meter.snapshot(), weights, optimizer: await opt.state(), history: [...history] };
+}
+
+/** Trains `model` on `train`, evaluating on `val` after each epoch. Returns the final checkpoint. */
+export async function trainClassifier(
+  model: tf.Sequential,
+  train: LabelledData,
+  val: LabelledData | null,
+  opts: TrainOptions,
+  hooks: TrainHooks = {},
+): Promise<TrainCheckpoint> {
+  if (opts.batchSize < 2 || opts.batchSize > train.count) {
+    throw new InvalidInputError(`batchSize ${opts.batchSize} must be in [2, ${train.count}] (the training set size)`);
+  }
+  const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
+  const opt = new Optimizer(opts.optimizer);
+  const ouiOpts = { ...DEFAULT_OUI, ...opts.oui };
+  let rng = Rng.fromSeed(opts.seed);
+  let meter = new OuiMeter(ouiOpts, Rng.fromSeed(opts.seed ^ OUI_SEED_SALT));
+  let history: EpochMetrics[] = [];
+  let startEpoch = 0;
+  const r = hooks.resumeFrom;
+  if (r) {
+    if (r.weights.length !== model.weights.length) {
+      throw new InvalidInputError(`checkpoint has ${r.weights.length} weight arrays, the model ${model.weights.length}`);
+    }
+    model.setWeights(r.weights.map((w, k) => tf.tensor(w, model.weights[k]!.shape)));
+    opt.load(r.optimizer, vars);
+    rng = Rng.fromState(r.rng);
+    meter = new OuiMeter(ouiOpts, Rng.fromSeed(opts.seed ^ OUI_SEED_SALT), r.oui);
+    history = [...r.history];
+    startEpoch = r.epoch;
+  }
+
+  const bs = opts.batchSize;
+  const batches = Math.ceil(train.count / bs);
+  const totalSteps = batches * opts.epochs;
+  const order = new Int32Array(train.count);
+  const xb = new Float32Array(bs * train.dim);
+  const yb = new Int32Array(bs);
+
+  try {
+    for (let epoch = startEpoch; epoch < opts.epochs; epoch++) {
+      const t0 = performance.now();
+      for (let i = 0; i < order.length; i++) order[i] = i;
+      rng.shuffle(order);
+      let lossSum = tf.keep(tf.scalar(0));
+      let correctSum = tf.keep(tf.scalar(0));
+      for (let b = 0; b < batches; b++) {
+        if (hooks.shouldStop?.()) throw new TrainingStopped(epoch + 1);
+        const from = b * bs;
+        const to = Math.min(train.count, from + bs);
+        const n = to - from;
+        gatherBatch(train, order, from, to, xb, yb);
+        const lr = learningRateAt(opts.schedule, opts.learningRate, epoch * batches + b, totalSteps);
+        const measure = meter.wants(b, n);
+        tf.tidy(() => {
+          const x = tf.tensor2d(xb.subarray(0, n * train.dim), [n, train.dim]);
+          const labels = tf.tensor1d(yb.subarray(0, n), 'int32');
+          const y = tf.oneHot(labels, train.classes);
+          let correct: tf.Tensor | null = null;
+          const { value, grads } = tf.variableGrads(() => {
+            const { output, activations } = forwardCapture(model, x, true);
+            if (measure) meter.record(activations);
+            correct = tf.keep(output.argMax(1).equal(labels).sum().toFloat());
+            return tf.losses.softmaxCrossEntropy(y, output) as tf.Scalar;
+          }, vars);
+          opt.apply(vars, vars.map((v) => grads[v.name]!), lr);
+          const nextLoss = tf.keep(lossSum.add(value.mul(n)));
+          const nextCorrect = tf.keep(correctSum.add(correct!));
+          lossSum.dispose();
+          correctSum.dispose();
+          (correct as tf.Tensor | null)?.dispose();
+          lossSum = nextLoss;
+          correctSum = nextCorrect;
+        });
+        hooks.onBatch?.(epoch + 1, b + 1, batches);
+        await new Promise<void>((res) => setImmediate(res));
+      }
+      const loss = (await lossSum.data())[0]! / train.count;
+      const trainAccuracy = (await correctSum.data())[0]! / train.count;
+      lossSum.dispose();
+      correctSum.dispose();
+      const oui = await meter.epochValue();
+      const seconds = (performance.now() - t0) / 1000;
+      const valAccuracy = val ? await accuracy(model, val) : null;
+      const metrics: EpochMetrics = { epoch: epoch + 1, loss, trainAccuracy, valAccuracy, oui, seconds, samplesPerSecond: train.count / seconds };
+      history.push(metrics);
+      const ckpt = await snapshot(model, epoch + 1, rng, meter, opt, history);
+      await hooks.onEpoch?.(metrics, ckpt);
+    }
+    return await snapshot(model, opts.epochs, rng, meter, opt, history);
+  } finally {
+    opt.dispose();
+  }
+}

@@ -1,0 +1,79 @@
+/**
+ * Tensor bundle: one binary file holding JSON metadata and named typed arrays
+ * (checkpoints, data sets). Layout: "LPB1", u32 LE header length, header JSON,
+ * zero padding to 8 bytes, then each array's bytes at its recorded offset (8-aligned).
+ */
+
+export type BundleArray = Float32Array | Float64Array | Int32Array | Uint8Array;
+type DType = 'float32' | 'float64' | 'int32' | 'uint8';
+
+/** Metadata plus named arrays: what a bundle holds. */
+export interface Bundle {
+  meta: unknown;
+  arrays: Record<string, BundleArray>;
+}
+
+interface Entry {
+  name: string;
+  dtype: DType;
+  offset: number;
+  length: number;
+}
+
+const MAGIC = 'LPB1';
+const CTORS = { float32: Float32Array, float64: Float64Array, int32: Int32Array, uint8: Uint8Array } as const;
+
+function dtypeOf(a: BundleArray): DType {
+  if (a instanceof Float32Array) return 'float32';
+  if (a instanceof Float64Array) return 'float64';
+  if (a instanceof Int32Array) return 'int32';
+  return 'uint8';
+}
+
+const align8 = (n: number) => (n + 7) & ~7;
+
+/** Encodes a bundle to bytes. */
+export function encodeBundle(b: Bundle): Uint8Array {
+  const entries: Entry[] = [];
+  let offset = 0;
+  for (const [name, a] of Object.entries(b.arrays)) {
+    entries.push({ name, dtype: dtypeOf(a), offset, length: a.length });
+    offset = align8(offset + a.byteLength);
+  }
+  const header = new TextEncoder().encode(JSON.stringify({ meta: b.meta, entries }));
+  const dataStart = align8(8 + header.length);
+  const out = new Uint8Array(dataStart + offset);
+  out.set(new TextEncoder().encode(MAGIC), 0);
+  new DataView(out.buffer).setUint32(4, header.length, true);
+  out.set(header, 8);
+  for (const e of entries) {
+    const a = b.arrays[e.name]!;
+    out.set(new Uint8Array(a.buffer, a.byteOffset, a.byteLength), dataStart + e.offset);
+  }
+  return out;
+}
+
+/** Decodes bytes written by `encodeBundle`; `source` names the file in errors. */
+export function decodeBundle(bytes: Uint8Array, source: string): Bundle {
+  if (bytes.length < 8 || new TextDecoder().decode(bytes.subarray(0, 4)) !== MAGIC) {
+    throw Object.assign(new Error(`${source} is not a lightpath tensor bundle (bad magic)`), { nonRetryable: true });
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const headerLen = view.getUint32(4, true);
+  const { meta, entries } = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + headerLen))) as {
+    meta: unknown;
+    entries: Entry[];
+  };
+  const dataStart = align8(8 + headerLen);
+  const arrays: Record<string, BundleArray> = {};
+  for (const e of entries) {
+    const Ctor = CTORS[e.dtype];
+    const start = dataStart + e.offset;
+    const end = start + e.length * Ctor.BYTES_PER_ELEMENT;
+    if (end > bytes.length) {
+      throw Object.assign(new Error(`${source} is truncated: array ${e.name} ends past the file`), { nonRetryable: true });
+    }
+    arrays[e.name] = new Ctor(bytes.slice(start, end).buffer);
+  }
+  return { meta, arrays };
+}

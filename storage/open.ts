@@ -1,0 +1,55 @@
+/**
+ * Choosing a store. `LIGHTPATH_STORE` names it: `s3://bucket/prefix` for S3 (any
+ * S3-compatible endpoint via `LIGHTPATH_S3_ENDPOINT` or `AWS_ENDPOINT_URL_S3`), a
+ * path or `file://` URL for a local folder. Unset: S3 when `LIGHTPATH_S3_BUCKET` is
+ * set, else the local store under `$LIGHTPATH_HOME/store` (default `.lightpath/store`).
+ */
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ArtifactStore } from './artifact-store.js';
+import { LocalStore } from './local-store.js';
+import { S3Store } from './s3-store.js';
+import { BadStoreUriError } from './errors.js';
+
+/** lightpath's home folder for embedded state (`$LIGHTPATH_HOME`, default `./.lightpath`). */
+export function lightpathHome(): string {
+  return resolve(process.env.LIGHTPATH_HOME ?? '.lightpath');
+}
+
+/** The store URI the environment configures. */
+export function configuredStoreUri(): string {
+  if (process.env.LIGHTPATH_STORE) return process.env.LIGHTPATH_STORE;
+  if (process.env.LIGHTPATH_S3_BUCKET) {
+    return `s3://${process.env.LIGHTPATH_S3_BUCKET}/${process.env.LIGHTPATH_S3_PREFIX ?? 'lightpath'}`;
+  }
+  return resolve(lightpathHome(), 'store');
+}
+
+/** Opens the store at `uri` (default: the configured one). */
+export function openStore(uri: string = configuredStoreUri()): ArtifactStore {
+  if (uri.startsWith('s3://')) {
+    const m = /^s3:\/\/([^/]+)\/?(.*)$/.exec(uri);
+    if (!m || !m[1]) throw new BadStoreUriError(uri, 'expected s3://bucket/prefix');
+    return new S3Store({ bucket: m[1], prefix: m[2] });
+  }
+  if (uri.startsWith('file://')) return new LocalStore(fileURLToPath(uri));
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(uri)) throw new BadStoreUriError(uri, 'only s3:// and file:// stores are supported');
+  return new LocalStore(resolve(uri));
+}
+
+const byRoot = new Map<string, ArtifactStore>();
+
+/**
+ * A store that can read the artifact at `uri`: the bucket root for `s3://` URIs,
+ * the filesystem root for `file://` URIs. Cached per root.
+ */
+export function storeForUri(uri: string): ArtifactStore {
+  const root = uri.startsWith('s3://') ? `s3://${uri.slice(5).split('/')[0]}/` : uri.startsWith('file://') ? 'file:///' : null;
+  if (!root) throw new BadStoreUriError(uri, 'only s3:// and file:// artifact URIs are supported');
+  let s = byRoot.get(root);
+  if (!s) {
+    s = openStore(root);
+    byRoot.set(root, s);
+  }
+  return s;
+}
