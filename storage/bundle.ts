@@ -73,7 +73,8 @@ export function decodeBundle(bytes: Uint8Array, source: string): Bundle {
     if (end > bytes.length) {
       throw Object.assign(new Error(`${source} is truncated: array ${e.name} ends past the file`), { nonRetryable: true });
     }
-    arrays[e.name] = new Ctor(bytes.slice(start, end).buffer);
+    // Copy through Uint8Array: `bytes` may be a Node Buffer, whose slice() is a view of a shared pool.
+    arrays[e.name] = new Ctor(new Uint8Array(bytes.subarray(start, end)).buffer);
   }
   return { meta, arrays };
 }

@@ -43,8 +43,8 @@ class SinusoidalAlias extends Sinusoidal {
   static className = 'sinusoidal';
 }
 
-tf.serialization.registerClass(Sinusoidal);
-tf.serialization.registerClass(SinusoidalAlias);
+tf.serialization.registerClass(Sinusoidal as never);
+tf.serialization.registerClass(SinusoidalAlias as never);
 
 /** Names accepted in configs for kernel initialization. */
 export const INITIALIZERS = ['sinusoidal', 'glorotUniform', 'glorotNormal', 'heUniform', 'heNormal'] as const;

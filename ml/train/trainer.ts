@@ -100,7 +100,7 @@ export async function trainClassifier(
     if (r.weights.length !== model.weights.length) {
       throw new InvalidInputError(`checkpoint has ${r.weights.length} weight arrays, the model ${model.weights.length}`);
     }
-    model.setWeights(r.weights.map((w, k) => tf.tensor(w, model.weights[k]!.shape)));
+    model.setWeights(r.weights.map((w, k) => tf.tensor(w, model.weights[k]!.shape as number[])));
     opt.load(r.optimizer, vars);
     rng = Rng.fromState(r.rng);
     meter = new OuiMeter(ouiOpts, Rng.fromSeed(opts.seed ^ OUI_SEED_SALT), r.oui);
@@ -120,8 +120,8 @@ export async function trainClassifier(
       const t0 = performance.now();
       for (let i = 0; i < order.length; i++) order[i] = i;
       rng.shuffle(order);
-      let lossSum = tf.keep(tf.scalar(0));
-      let correctSum = tf.keep(tf.scalar(0));
+      let lossSum: tf.Tensor = tf.keep(tf.scalar(0));
+      let correctSum: tf.Tensor = tf.keep(tf.scalar(0));
       for (let b = 0; b < batches; b++) {
         if (hooks.shouldStop?.()) throw new TrainingStopped(epoch + 1);
         const from = b * bs;

@@ -1,0 +1,5 @@
+/** All lightpath activities (registered by the workers; workflows import only their types). */
+export { prepareData } from './data.js';
+export { initializeModel, evaluateModel } from './model.js';
+export { trainModel } from './train.js';
+export { writeRunManifest } from './manifest.js';

@@ -1,0 +1,92 @@
+/**
+ * The training activity: trains in a worker thread (ml/train/run-in-thread.ts),
+ * stores a checkpoint after every epoch and heartbeats `{ epoch, checkpoint,
+ * metrics }`; a retried attempt reads the last heartbeat and continues from that
+ * checkpoint instead of from zero. Live progress goes to the workflow by signal.
+ */
+import { Context, getClient } from '@temporalio/activity';
+import { trainInThread } from '../ml/train/run-in-thread.js';
+import type { TrainCheckpoint, TrainOptions } from '../ml/train/trainer.js';
+import { openStore } from '../storage/open.js';
+import { TRAINING_PROGRESS_SIGNAL, type TrainHeartbeat, type TrainInput, type TrainResult, type TrainingProgress } from '../workflows/types.js';
+import { readCheckpoint, readModel, readSplit, writeCheckpoint, writeModel } from './artifacts.js';
+import { badInputIsFinal } from './failures.js';
+
+const PROGRESS_SIGNAL_INTERVAL_MS = 15_000;
+
+function trainOptions(input: TrainInput): TrainOptions {
+  const t = input.train;
+  const batchesPerEpoch = Math.ceil(input.data.counts.train / t.batchSize);
+  return {
+    epochs: t.epochs,
+    batchSize: t.batchSize,
+    learningRate: t.learningRate,
+    schedule: { kind: t.schedule, warmupSteps: Math.round(t.warmupEpochs * batchesPerEpoch) },
+    optimizer: { name: t.optimizer, weightDecay: t.weightDecay, weightDecayMode: t.weightDecayMode, momentum: t.momentum },
+    seed: input.seed,
+    oui: input.oui,
+  };
+}
+
+/** Trains the initial model on the prepared data; resumes from the last heartbeated checkpoint on retry. */
+export function trainModel(input: TrainInput): Promise<TrainResult> {
+  return badInputIsFinal(async () => {
+    const ctx = Context.current();
+    const info = ctx.info;
+    const store = openStore(input.store);
+    const previous = info.heartbeatDetails as TrainHeartbeat | undefined;
+    const resumeFrom: TrainCheckpoint | null = previous?.checkpoint ? await readCheckpoint(previous.checkpoint) : null;
+    const [model, train, val] = await Promise.all([
+      readModel(input.initial),
+      readSplit(input.data.train),
+      input.data.val ? readSplit(input.data.val) : Promise.resolve(null),
+    ]);
+
+    let last: TrainHeartbeat = previous ?? { epoch: 0, checkpoint: null, metrics: null };
+    ctx.heartbeat(last);
+    const beatEvery = Math.max(1000, Math.min(10_000, (info.heartbeatTimeoutMs ?? 30_000) / 3));
+    const beat = setInterval(() => ctx.heartbeat(last), beatEvery);
+
+    const wf = info.workflowExecution!;
+    const workflow = getClient().workflow.getHandle(wf.workflowId, wf.runId);
+    let lastSignal = 0;
+    const tell = (p: TrainingProgress, force: boolean) => {
+      const now = Date.now();
+      if (!force && now - lastSignal < PROGRESS_SIGNAL_INTERVAL_MS) return;
+      lastSignal = now;
+      workflow.signal(TRAINING_PROGRESS_SIGNAL, p).catch(() => undefined);
+    };
+
+    let backend = '';
+    try {
+      const out = await trainInThread(
+        { model, train, val, options: trainOptions(input), resumeFrom },
+        {
+          signal: ctx.cancellationSignal,
+          onBackend: (b) => {
+            backend = b.name;
+            tell({ epoch: resumeFrom?.epoch ?? 0, backend: b.name }, true);
+          },
+          onBatch: (epoch, batch, batches) => tell({ epoch: epoch - 1, batch, batches }, false),
+          onEpoch: async (metrics, checkpoint) => {
+            const ref = await writeCheckpoint(store, checkpoint);
+            last = { epoch: metrics.epoch, checkpoint: ref, metrics };
+            ctx.heartbeat(last);
+            tell({ epoch: metrics.epoch, metrics }, true);
+          },
+        },
+      );
+      const finalCheckpoint = await writeCheckpoint(store, out.checkpoint);
+      return {
+        model: await writeModel(store, out.model),
+        checkpoint: finalCheckpoint,
+        history: out.checkpoint.history,
+        backend,
+        resumedFromEpoch: resumeFrom?.epoch ?? 0,
+        attempt: info.attempt,
+      };
+    } finally {
+      clearInterval(beat);
+    }
+  });
+}

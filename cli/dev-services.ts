@@ -1,0 +1,153 @@
+/**
+ * Local services for embedded mode and tests: a Temporal dev server and a MinIO
+ * server on free ports, started from the binaries `scripts/provision.ts` provides,
+ * and stopped (with their whole process group) when done.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { Connection } from '@temporalio/client';
+import { S3Client, CreateBucketCommand } from '@aws-sdk/client-s3';
+import { ensureMinio, ensureTemporal } from '../scripts/provision.js';
+
+/** A free TCP port on the loopback interface. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitFor(what: string, proc: ChildProcess, check: () => Promise<boolean>, timeoutMs: number, output: () => string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (proc.exitCode !== null) throw new Error(`${what} exited with code ${proc.exitCode}: ${output().slice(-800)}`);
+    if (await check().catch(() => false)) return;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`${what} did not become ready within ${timeoutMs / 1000}s: ${output().slice(-800)}`);
+}
+
+function launch(bin: string, args: string[], env: NodeJS.ProcessEnv = process.env): { proc: ChildProcess; output: () => string } {
+  const proc = spawn(bin, args, { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  let buf = '';
+  const keep = (d: Buffer) => {
+    buf = (buf + d.toString()).slice(-20000);
+  };
+  proc.stdout!.on('data', keep);
+  proc.stderr!.on('data', keep);
+  return { proc, output: () => buf };
+}
+
+async function stopProcess(proc: ChildProcess): Promise<void> {
+  if (proc.exitCode !== null || proc.signalCode !== null) return;
+  const exited = new Promise<void>((r) => proc.once('exit', () => r()));
+  try {
+    process.kill(-proc.pid!, 'SIGTERM');
+  } catch {
+    return;
+  }
+  const timer = setTimeout(() => {
+    try {
+      process.kill(-proc.pid!, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
+  }, 5000);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** A running Temporal dev server. */
+export interface TemporalDevServer {
+  address: string;
+  uiUrl: string | null;
+  namespace: string;
+  stop(): Promise<void>;
+}
+
+/** Starts `temporal server start-dev` on free ports; `dbFile` persists state (SQLite), `ui` enables the Web UI. */
+export async function startTemporal(opts: { dbFile?: string; ui?: boolean } = {}): Promise<TemporalDevServer> {
+  const bin = ensureTemporal();
+  const port = await freePort();
+  const uiPort = await freePort();
+  const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--ui-port', String(uiPort), '--log-level', 'warn'];
+  if (opts.dbFile) args.push('--db-filename', opts.dbFile);
+  if (!opts.ui) args.push('--headless');
+  for (const sa of ['LightpathPipeline=Keyword', 'LightpathParentRun=Keyword']) args.push('--search-attribute', sa);
+  const { proc, output } = launch(bin, args);
+  const address = `127.0.0.1:${port}`;
+  await waitFor(
+    'temporal dev server',
+    proc,
+    async () => {
+      const c = await Connection.connect({ address, connectTimeout: 1000 });
+      try {
+        await c.workflowService.describeNamespace({ namespace: 'default' });
+        return true;
+      } finally {
+        await c.close();
+      }
+    },
+    60_000,
+    output,
+  );
+  return { address, uiUrl: opts.ui ? `http://127.0.0.1:${uiPort}` : null, namespace: 'default', stop: () => stopProcess(proc) };
+}
+
+/** A running MinIO server with generated credentials and one bucket. */
+export interface MinioServer {
+  endpoint: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  bucket: string;
+  /** Environment that points the AWS SDK (and lightpath's store) at this server. */
+  env: Record<string, string>;
+  stop(): Promise<void>;
+}
+
+/** Starts MinIO on a free port with a temporary data folder and creates `bucket`. */
+export async function startMinio(bucket = 'lightpath'): Promise<MinioServer> {
+  const bin = ensureMinio();
+  const dataDir = await mkdtemp(join(tmpdir(), 'lightpath-minio-'));
+  const port = await freePort();
+  const consolePort = await freePort();
+  const accessKeyId = `lp${randomBytes(6).toString('hex')}`;
+  const secretAccessKey = randomBytes(18).toString('base64url');
+  const { proc, output } = launch(bin, ['server', dataDir, '--address', `127.0.0.1:${port}`, '--console-address', `127.0.0.1:${consolePort}`, '--quiet'], {
+    ...process.env,
+    MINIO_ROOT_USER: accessKeyId,
+    MINIO_ROOT_PASSWORD: secretAccessKey,
+    MINIO_BROWSER: 'off',
+  });
+  const endpoint = `http://127.0.0.1:${port}`;
+  await waitFor('minio', proc, async () => (await fetch(`${endpoint}/minio/health/live`)).ok, 60_000, output);
+  const s3 = new S3Client({ endpoint, forcePathStyle: true, region: 'us-east-1', credentials: { accessKeyId, secretAccessKey } });
+  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  s3.destroy();
+  return {
+    endpoint,
+    accessKeyId,
+    secretAccessKey,
+    bucket,
+    env: {
+      AWS_ACCESS_KEY_ID: accessKeyId,
+      AWS_SECRET_ACCESS_KEY: secretAccessKey,
+      AWS_REGION: 'us-east-1',
+      LIGHTPATH_S3_ENDPOINT: endpoint,
+      LIGHTPATH_STORE: `s3://${bucket}/lightpath`,
+    },
+    stop: async () => {
+      await stopProcess(proc);
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}

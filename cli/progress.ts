@@ -1,0 +1,33 @@
+/** Printing a run's progress while waiting for its result (one line per change). */
+import type { LightpathClient } from './client.js';
+import type { PipelineResult, Progress } from '../workflows/types.js';
+
+function line(p: Progress): string {
+  const m = p.metrics;
+  const parts = [`stage ${p.stage}`];
+  if (p.stage === 'train' || m) parts.push(`epoch ${p.epoch}/${p.epochs}${p.batch && p.batches ? ` batch ${p.batch}/${p.batches}` : ''}`);
+  if (m) {
+    parts.push(`loss ${m.loss.toFixed(4)}`, `OUI ${m.oui.toFixed(3)}`);
+    if (m.valAccuracy !== null) parts.push(`val acc ${(m.valAccuracy * 100).toFixed(2)}%`);
+    parts.push(`${Math.round(m.samplesPerSecond)} samples/s`);
+  }
+  if (p.backend) parts.push(`backend ${p.backend}`);
+  return parts.join(' · ');
+}
+
+/** Polls the `progress` query, printing a line whenever it changes, until the run finishes. */
+export async function followRun(lp: LightpathClient, runId: string, out: (s: string) => void = (s) => process.stdout.write(`${s}\n`)): Promise<PipelineResult> {
+  let done = false;
+  const result = lp.result(runId).finally(() => (done = true));
+  let prev = '';
+  while (!done) {
+    const p = await lp.progress(runId).catch(() => null);
+    if (p) {
+      const l = line(p);
+      if (l !== prev) out(l);
+      prev = l;
+    }
+    await Promise.race([result.catch(() => undefined), new Promise((r) => setTimeout(r, 1000))]);
+  }
+  return result;
+}

@@ -1,0 +1,43 @@
+/**
+ * Entry point of a training thread: selects the backend inside the thread, trains
+ * the job's model and streams epoch metrics and checkpoints to the host.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { selectBackend } from '../backend/select.js';
+import { modelFromParts, modelToParts } from '../models/io.js';
+import { trainClassifier, TrainingStopped } from './trainer.js';
+import type { LabelledData } from './data.js';
+import type { RawSplit, ThreadMessage, TrainJob } from './thread-protocol.js';
+import type * as tf from '@tensorflow/tfjs';
+
+const post = (m: ThreadMessage) => parentPort!.postMessage(m);
+
+function toData(s: RawSplit): LabelledData {
+  const x = new Float32Array(s.images.length);
+  for (let i = 0; i < x.length; i++) x[i] = s.images[i]! / 255;
+  return { x, y: Int32Array.from(s.labels), count: s.count, dim: s.dim, classes: s.classes };
+}
+
+async function main(job: TrainJob): Promise<void> {
+  post({ type: 'backend', backend: await selectBackend() });
+  const stop = new Int32Array(job.stopFlag);
+  const model = (await modelFromParts(job.model)) as tf.Sequential;
+  let lastBatchPost = 0;
+  const final = await trainClassifier(model, toData(job.train), job.val ? toData(job.val) : null, job.options, {
+    resumeFrom: job.resumeFrom ?? undefined,
+    shouldStop: () => Atomics.load(stop, 0) === 1,
+    onBatch: (epoch, batch, batches) => {
+      const now = Date.now();
+      if (now - lastBatchPost > 1000 || batch === batches) {
+        lastBatchPost = now;
+        post({ type: 'batch', epoch, batch, batches });
+      }
+    },
+    onEpoch: (metrics, checkpoint) => post({ type: 'epoch', metrics, checkpoint }),
+  });
+  post({ type: 'done', checkpoint: final, model: await modelToParts(model) });
+}
+
+main(workerData as TrainJob).catch((e: Error & { nonRetryable?: boolean }) => {
+  post({ type: 'error', name: e.name, message: e.message, nonRetryable: e.nonRetryable === true, stopped: e instanceof TrainingStopped });
+});

@@ -1,0 +1,31 @@
+/** Messages between a training thread and its host (see run-in-thread.ts). */
+import type { ModelParts } from '../models/io.js';
+import type { EpochMetrics, TrainCheckpoint, TrainOptions } from './trainer.js';
+import type { BackendInfo } from '../backend/select.js';
+
+/** Uint8 images + labels of one split, as the dataset artifact stores them. */
+export interface RawSplit {
+  images: Uint8Array;
+  labels: Uint8Array;
+  count: number;
+  dim: number;
+  classes: number;
+}
+
+/** What the host hands the thread. */
+export interface TrainJob {
+  model: ModelParts;
+  train: RawSplit;
+  val: RawSplit | null;
+  options: TrainOptions;
+  resumeFrom: TrainCheckpoint | null;
+  /** Shared flag: set element 0 to 1 to stop training within one batch. */
+  stopFlag: SharedArrayBuffer;
+}
+
+export type ThreadMessage =
+  | { type: 'backend'; backend: BackendInfo }
+  | { type: 'epoch'; metrics: EpochMetrics; checkpoint: TrainCheckpoint }
+  | { type: 'batch'; epoch: number; batch: number; batches: number }
+  | { type: 'done'; checkpoint: TrainCheckpoint; model: ModelParts }
+  | { type: 'error'; name: string; message: string; nonRetryable: boolean; stopped: boolean };

@@ -1,0 +1,80 @@
+/**
+ * Building Temporal workers per role. A `cpu` worker hosts the workflows and the
+ * light activities on `lightpath`; a `gpu` worker runs training and inference on
+ * `lightpath-gpu`, one activity at a time (one per GPU; a training already uses
+ * every core it is given). The dev worker is both in one process.
+ */
+import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode, type LogLevel, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { fileURLToPath } from 'node:url';
+import * as activities from '../activities/index.js';
+import { CPU_TASK_QUEUE, GPU_TASK_QUEUE } from '../workflows/queues.js';
+
+export type WorkerRole = 'cpu' | 'gpu';
+
+/** Options for the workers of one process. */
+export interface WorkerOptions {
+  connection: NativeConnection;
+  namespace?: string;
+  roles: WorkerRole[];
+  /** Concurrent training activities on a gpu worker (default 1). */
+  gpuSlots?: number;
+}
+
+const workflowsPath = fileURLToPath(new URL(`../workflows/index${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url));
+let bundle: Promise<WorkflowBundleWithSourceMap> | null = null;
+
+/** The workflow bundle, built once per process. */
+export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
+  bundle ??= bundleWorkflowCode({ workflowsPath, logger: { log() {}, trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error } });
+  return bundle;
+}
+
+let runtimeInstalled = false;
+
+/** Installs the Temporal runtime's logger once per process, at `LIGHTPATH_LOG_LEVEL` (default WARN). */
+export function installRuntime(level: LogLevel = (process.env.LIGHTPATH_LOG_LEVEL as LogLevel | undefined) ?? 'WARN'): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  Runtime.install({ logger: new DefaultLogger(level) });
+}
+
+/** Creates the workers for the given roles (not yet running). */
+export async function createWorkers(opts: WorkerOptions): Promise<Worker[]> {
+  installRuntime();
+  const namespace = opts.namespace ?? 'default';
+  const workers: Worker[] = [];
+  if (opts.roles.includes('cpu')) {
+    workers.push(
+      await Worker.create({
+        connection: opts.connection,
+        namespace,
+        taskQueue: CPU_TASK_QUEUE,
+        workflowBundle: await workflowBundle(),
+        activities: { prepareData: activities.prepareData, initializeModel: activities.initializeModel, writeRunManifest: activities.writeRunManifest },
+      }),
+    );
+  }
+  if (opts.roles.includes('gpu')) {
+    workers.push(
+      await Worker.create({
+        connection: opts.connection,
+        namespace,
+        taskQueue: GPU_TASK_QUEUE,
+        activities: { trainModel: activities.trainModel, evaluateModel: activities.evaluateModel },
+        maxConcurrentActivityTaskExecutions: opts.gpuSlots ?? 1,
+      }),
+    );
+  }
+  return workers;
+}
+
+/** Runs workers until `signal` aborts (or one fails); shuts all down gracefully. */
+export async function runWorkers(workers: Worker[], signal?: AbortSignal): Promise<void> {
+  const onAbort = () => workers.forEach((w) => w.getState() === 'RUNNING' && w.shutdown());
+  signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    await Promise.all(workers.map((w) => w.run()));
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+  }
+}

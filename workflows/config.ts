@@ -1,0 +1,92 @@
+/**
+ * The pipeline configuration schema (validated on the client before anything
+ * starts, and again when a workflow starts, so API users get the same errors).
+ * Unknown fields are errors: a typo must not be silently ignored.
+ */
+import { z } from 'zod';
+
+const positiveInt = z.number().int().positive();
+
+export const PipelineConfigSchema = z
+  .object({
+    name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,39}$/, 'lower-case letters, digits and dashes, at most 40').default('demo'),
+    seed: z.number().int().nonnegative().default(42),
+    data: z
+      .object({
+        /** `fashion-mnist` (found locally by the worker), or a folder holding the four IDX files. */
+        source: z.string().min(1).default('fashion-mnist'),
+        validationSize: z.number().int().nonnegative().default(5000),
+      })
+      .strict()
+      .default({ source: 'fashion-mnist', validationSize: 5000 }),
+    model: z
+      .object({
+        kind: z.literal('mlp').default('mlp'),
+        hidden: z.array(positiveInt).min(1).default([256, 128]),
+        initializer: z.enum(['sinusoidal', 'glorotUniform', 'glorotNormal', 'heUniform', 'heNormal']).default('sinusoidal'),
+      })
+      .strict()
+      .default({ kind: 'mlp', hidden: [256, 128], initializer: 'sinusoidal' }),
+    train: z
+      .object({
+        epochs: positiveInt.max(10_000).default(3),
+        batchSize: z.number().int().min(2).default(128),
+        learningRate: z.number().positive().default(1e-3),
+        schedule: z.enum(['constant', 'cosine']).default('constant'),
+        warmupEpochs: z.number().nonnegative().default(0),
+        optimizer: z.enum(['adamw', 'sgd']).default('adamw'),
+        momentum: z.number().min(0).max(1).default(0.9),
+        weightDecay: z.number().nonnegative().default(1e-4),
+        weightDecayMode: z.enum(['decoupled', 'coupled']).default('decoupled'),
+      })
+      .strict()
+      .default({
+        epochs: 3,
+        batchSize: 128,
+        learningRate: 1e-3,
+        schedule: 'constant',
+        warmupEpochs: 0,
+        optimizer: 'adamw',
+        momentum: 0.9,
+        weightDecay: 1e-4,
+        weightDecayMode: 'decoupled',
+      }),
+    oui: z
+      .object({ pairs: positiveInt.default(28), every: positiveInt.default(10) })
+      .strict()
+      .default({ pairs: 28, every: 10 }),
+    execution: z
+      .object({
+        /** Artifact store URI (`s3://bucket/prefix` or a path); default: the client's configured store. */
+        store: z.string().min(1).optional(),
+        heartbeatTimeoutSeconds: positiveInt.default(120),
+        trainTimeoutMinutes: positiveInt.default(24 * 60),
+        maxTrainAttempts: positiveInt.default(5),
+      })
+      .strict()
+      .default({ heartbeatTimeoutSeconds: 120, trainTimeoutMinutes: 24 * 60, maxTrainAttempts: 5 }),
+  })
+  .strict();
+
+/** A validated pipeline configuration (defaults filled in). */
+export type PipelineConfig = z.infer<typeof PipelineConfigSchema>;
+
+/** Thrown for an invalid configuration; the message names every bad field. */
+export class ConfigError extends Error {
+  readonly nonRetryable = true;
+  constructor(
+    message: string,
+    readonly issues: { path: string; message: string }[],
+  ) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Validates raw configuration (parsed YAML/JSON); `source` names the file in the error. */
+export function parsePipelineConfig(raw: unknown, source = 'config'): PipelineConfig {
+  const r = PipelineConfigSchema.safeParse(raw ?? {});
+  if (r.success) return r.data;
+  const issues = r.error.issues.map((i) => ({ path: i.path.join('.') || '(root)', message: i.message }));
+  throw new ConfigError(`${source}: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, issues);
+}

@@ -1,0 +1,145 @@
+/**
+ * `trainPipeline`: prepare data → initialize (Sinusoidal, METHODS.md §1) → train
+ * (OUI per epoch, METHODS.md §2) → evaluate. Orchestration only: every stage is an
+ * activity that passes artifact references, never tensors. Training and inference
+ * run on the `lightpath-gpu` task queue, everything else on `lightpath`.
+ */
+import {
+  proxyActivities,
+  defineQuery,
+  defineSignal,
+  setHandler,
+  workflowInfo,
+  ApplicationFailure,
+} from '@temporalio/workflow';
+import type * as activities from '../activities/index.js';
+import { parsePipelineConfig, ConfigError } from './config.js';
+import { TRAINING_PROGRESS_SIGNAL, type ManifestEntry, type PipelineResult, type Progress, type TrainingProgress } from './types.js';
+import { CPU_TASK_QUEUE, GPU_TASK_QUEUE } from './queues.js';
+
+/** Live stage, epoch and latest metrics. */
+export const progressQuery = defineQuery<Progress>('progress');
+/** Sent by the training activity after each epoch (and periodically within one). */
+export const trainingProgressSignal = defineSignal<[TrainingProgress]>(TRAINING_PROGRESS_SIGNAL);
+
+/** Input of `trainPipeline`: the raw config (validated here too) and the store to write to. */
+export interface TrainPipelineInput {
+  config: unknown;
+  store: string;
+}
+
+const cpu = proxyActivities<typeof activities>({
+  taskQueue: CPU_TASK_QUEUE,
+  startToCloseTimeout: '10 minutes',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10 },
+});
+
+export async function trainPipeline(input: TrainPipelineInput): Promise<PipelineResult> {
+  let config;
+  try {
+    config = parsePipelineConfig(input.config, 'pipeline config');
+  } catch (e) {
+    if (e instanceof ConfigError) throw ApplicationFailure.nonRetryable(e.message, 'ConfigError');
+    throw e;
+  }
+  const info = workflowInfo();
+  const runId = info.workflowId;
+  const store = config.execution.store ?? input.store;
+  const progress: Progress = { stage: 'prepare', epoch: 0, epochs: config.train.epochs, batch: null, batches: null, metrics: null, backend: null };
+  setHandler(progressQuery, () => progress);
+  setHandler(trainingProgressSignal, (p) => {
+    progress.epoch = p.epoch;
+    progress.batch = p.batch ?? null;
+    progress.batches = p.batches ?? null;
+    if (p.metrics) progress.metrics = p.metrics;
+    if (p.backend) progress.backend = p.backend;
+  });
+
+  const gpu = proxyActivities<typeof activities>({
+    taskQueue: GPU_TASK_QUEUE,
+    startToCloseTimeout: `${config.execution.trainTimeoutMinutes} minutes`,
+    heartbeatTimeout: `${config.execution.heartbeatTimeoutSeconds} seconds`,
+    retry: {
+      initialInterval: '2s',
+      backoffCoefficient: 2,
+      maximumInterval: '1 minute',
+      maximumAttempts: config.execution.maxTrainAttempts,
+    },
+  });
+
+  const artifacts: ManifestEntry[] = [];
+  const metrics: Record<string, unknown> = {};
+  const manifest = (status: 'running' | 'completed' | 'failed') =>
+    cpu.writeRunManifest({
+      store,
+      manifest: {
+        runId,
+        workflowId: runId,
+        pipeline: 'trainPipeline',
+        status,
+        startedAt: info.startTime.toISOString(),
+        config,
+        seed: config.seed,
+        backend: progress.backend,
+        artifacts,
+        metrics,
+      },
+    });
+
+  try {
+    const data = await cpu.prepareData({ store, source: config.data.source, validationSize: config.data.validationSize, seed: config.seed });
+    for (const [name, ref] of [['train', data.train], ['val', data.val], ['test', data.test]] as const) {
+      if (ref) artifacts.push({ stage: 'prepare', name: `dataset-${name}`, ref, inputs: { source: data.source, validationSize: config.data.validationSize, seed: config.seed } });
+    }
+    await manifest('running');
+
+    progress.stage = 'initialize';
+    const init = await cpu.initializeModel({
+      store,
+      inputDim: data.inputDim,
+      classes: data.classes,
+      hidden: config.model.hidden,
+      initializer: config.model.initializer,
+      seed: config.seed,
+    });
+    const initInputs = { ...config.model, seed: config.seed };
+    artifacts.push({ stage: 'initialize', name: 'model.json', ref: init.model.model, inputs: initInputs });
+    artifacts.push({ stage: 'initialize', name: 'weights.bin', ref: init.model.weights, inputs: initInputs });
+    metrics.parameters = init.parameters;
+    await manifest('running');
+
+    progress.stage = 'train';
+    const trained = await gpu.trainModel({ store, runId, data, initial: init.model, train: config.train, oui: config.oui, seed: config.seed });
+    progress.backend = trained.backend;
+    progress.metrics = trained.history.at(-1) ?? null;
+    progress.epoch = trained.history.length;
+    const trainInputs = { initial: init.model.model.sha256, data: data.train.sha256, train: config.train, oui: config.oui, seed: config.seed };
+    artifacts.push({ stage: 'train', name: 'model.json', ref: trained.model.model, inputs: trainInputs });
+    artifacts.push({ stage: 'train', name: 'weights.bin', ref: trained.model.weights, inputs: trainInputs });
+    artifacts.push({ stage: 'train', name: 'checkpoint', ref: trained.checkpoint, inputs: trainInputs });
+    metrics.history = trained.history;
+    metrics.trainAttempts = trained.attempt;
+    metrics.resumedFromEpoch = trained.resumedFromEpoch;
+    await manifest('running');
+
+    progress.stage = 'evaluate';
+    const evaluation = await gpu.evaluateModel({ model: trained.model, test: data.test });
+    metrics.testAccuracy = evaluation.testAccuracy;
+    progress.stage = 'done';
+    const manifestUri = await manifest('completed');
+    return {
+      runId,
+      testAccuracy: evaluation.testAccuracy,
+      backend: trained.backend,
+      history: trained.history,
+      model: trained.model,
+      manifest: manifestUri,
+      resumedFromEpoch: trained.resumedFromEpoch,
+    };
+  } catch (e) {
+    progress.stage = 'failed';
+    metrics.error = (e as Error).message;
+    await manifest('failed');
+    throw e;
+  }
+}

@@ -1,0 +1,132 @@
+/** Name of the signal the training activity sends its workflow with live progress. */
+export const TRAINING_PROGRESS_SIGNAL = 'trainingProgress';
+
+/** Live training progress, sent by the training activity. */
+export interface TrainingProgress {
+  epoch: number;
+  batch?: number;
+  batches?: number;
+  metrics?: EpochMetrics;
+  backend?: string;
+}
+
+/** Types shared by workflows, activities and clients (data only: references and metrics). */
+import type { PipelineConfig } from './config.js';
+
+/** A stored artifact reference (mirrors storage's ArtifactRef; workflows never import storage). */
+export interface Ref {
+  uri: string;
+  sha256: string;
+  bytes: number;
+}
+
+/** model.json + weights.bin of a stored TF.js model. */
+export interface ModelRefs {
+  model: Ref;
+  weights: Ref;
+}
+
+/** Metrics of one training epoch. */
+export interface EpochMetrics {
+  epoch: number;
+  loss: number;
+  trainAccuracy: number;
+  valAccuracy: number | null;
+  oui: number;
+  seconds: number;
+  samplesPerSecond: number;
+}
+
+export interface PrepareDataInput {
+  store: string;
+  source: string;
+  validationSize: number;
+  seed: number;
+}
+export interface PreparedData {
+  train: Ref;
+  val: Ref | null;
+  test: Ref;
+  counts: { train: number; val: number; test: number };
+  inputDim: number;
+  classes: number;
+  source: string;
+}
+
+export interface InitializeInput {
+  store: string;
+  inputDim: number;
+  classes: number;
+  hidden: number[];
+  initializer: PipelineConfig['model']['initializer'];
+  seed: number;
+}
+export interface InitializeResult {
+  model: ModelRefs;
+  parameters: number;
+}
+
+export interface TrainInput {
+  store: string;
+  runId: string;
+  data: PreparedData;
+  initial: ModelRefs;
+  train: PipelineConfig['train'];
+  oui: PipelineConfig['oui'];
+  seed: number;
+}
+/** Details heartbeated by the training activity; a retry resumes from `checkpoint`. */
+export interface TrainHeartbeat {
+  epoch: number;
+  checkpoint: Ref | null;
+  metrics: EpochMetrics | null;
+}
+export interface TrainResult {
+  model: ModelRefs;
+  checkpoint: Ref;
+  history: EpochMetrics[];
+  backend: string;
+  /** Epoch the last attempt started from (0 = from scratch). */
+  resumedFromEpoch: number;
+  attempt: number;
+}
+
+export interface EvaluateInput {
+  model: ModelRefs;
+  test: Ref;
+}
+export interface EvaluateResult {
+  testAccuracy: number;
+  count: number;
+  backend: string;
+}
+
+/** One artifact in the run manifest. */
+export interface ManifestEntry {
+  stage: string;
+  name: string;
+  ref: Ref;
+  inputs: Record<string, unknown>;
+}
+
+/** Live progress, returned by the `progress` query. */
+export interface Progress {
+  stage: 'prepare' | 'initialize' | 'train' | 'evaluate' | 'done' | 'failed';
+  epoch: number;
+  epochs: number;
+  batch: number | null;
+  batches: number | null;
+  metrics: EpochMetrics | null;
+  backend: string | null;
+}
+
+/** Final result of `trainPipeline`. */
+export interface PipelineResult {
+  runId: string;
+  testAccuracy: number;
+  backend: string;
+  history: EpochMetrics[];
+  model: ModelRefs;
+  manifest: string;
+  resumedFromEpoch: number;
+}
