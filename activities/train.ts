@@ -2,12 +2,13 @@
  * The training activity: trains in a worker thread (ml/train/run-in-thread.ts),
  * stores a checkpoint after every epoch and heartbeats `{ epoch, checkpoint,
  * metrics }`; a retried attempt reads the last heartbeat and continues from that
- * checkpoint instead of from zero. Live progress goes to the workflow by signal.
+ * checkpoint instead of from zero (see `lastCheckpoint`). Live progress goes to the workflow by signal.
  */
 import { Context, getClient } from '@temporalio/activity';
 import { trainInThread } from '../ml/train/run-in-thread.js';
 import type { TrainCheckpoint, TrainOptions } from '../ml/train/trainer.js';
 import { openStore } from '../storage/open.js';
+import type { ArtifactStore } from '../storage/artifact-store.js';
 import { TRAINING_PROGRESS_SIGNAL, type TrainHeartbeat, type TrainInput, type TrainResult, type TrainingProgress } from '../workflows/types.js';
 import { readCheckpoint, readModel, readSplit, writeCheckpoint, writeModel } from './artifacts.js';
 import { badInputIsFinal } from './failures.js';
@@ -28,13 +29,28 @@ function trainOptions(input: TrainInput): TrainOptions {
   };
 }
 
+/**
+ * The newest checkpoint of earlier attempts. Heartbeats are throttled by the SDK,
+ * so the server may hold an older one than the attempt wrote when its worker died;
+ * every checkpoint is therefore also recorded under `latestKey` in the store, and
+ * the newer of the two wins.
+ */
+async function lastCheckpoint(heartbeat: TrainHeartbeat | undefined, store: ArtifactStore, latestKey: string): Promise<TrainHeartbeat | undefined> {
+  const bytes = await store.getNamed(latestKey);
+  const stored = bytes ? (JSON.parse(new TextDecoder().decode(bytes)) as TrainHeartbeat) : undefined;
+  if (!stored) return heartbeat;
+  if (!heartbeat) return stored;
+  return stored.epoch > heartbeat.epoch ? stored : heartbeat;
+}
+
 /** Trains the initial model on the prepared data; resumes from the last heartbeated checkpoint on retry. */
 export function trainModel(input: TrainInput): Promise<TrainResult> {
   return badInputIsFinal(async () => {
     const ctx = Context.current();
     const info = ctx.info;
     const store = openStore(input.store);
-    const previous = info.heartbeatDetails as TrainHeartbeat | undefined;
+    const latestKey = `runs/${input.runId}/train/${info.activityId}/latest-checkpoint.json`;
+    const previous = await lastCheckpoint(info.heartbeatDetails as TrainHeartbeat | undefined, store, latestKey);
     const resumeFrom: TrainCheckpoint | null = previous?.checkpoint ? await readCheckpoint(previous.checkpoint) : null;
     const [model, train, val] = await Promise.all([
       readModel(input.initial),
@@ -71,6 +87,7 @@ export function trainModel(input: TrainInput): Promise<TrainResult> {
           onEpoch: async (metrics, checkpoint) => {
             const ref = await writeCheckpoint(store, checkpoint);
             last = { epoch: metrics.epoch, checkpoint: ref, metrics };
+            await store.putNamed(latestKey, new TextEncoder().encode(JSON.stringify(last)));
             ctx.heartbeat(last);
             tell({ epoch: metrics.epoch, metrics }, true);
           },

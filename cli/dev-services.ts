@@ -36,8 +36,29 @@ async function waitFor(what: string, proc: ChildProcess, check: () => Promise<bo
   throw new Error(`${what} did not become ready within ${timeoutMs / 1000}s: ${output().slice(-800)}`);
 }
 
+const running = new Set<ChildProcess>();
+let exitHook = false;
+
+/** Services run in their own process group; make sure none outlives this process. */
+function killAllOnExit(): void {
+  if (exitHook) return;
+  exitHook = true;
+  process.once('exit', () => {
+    for (const p of running) {
+      try {
+        process.kill(-p.pid!, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    }
+  });
+}
+
 function launch(bin: string, args: string[], env: NodeJS.ProcessEnv = process.env): { proc: ChildProcess; output: () => string } {
+  killAllOnExit();
   const proc = spawn(bin, args, { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  running.add(proc);
+  proc.once('exit', () => running.delete(proc));
   let buf = '';
   const keep = (d: Buffer) => {
     buf = (buf + d.toString()).slice(-20000);

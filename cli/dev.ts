@@ -6,12 +6,11 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { NativeConnection } from '@temporalio/worker';
 import { provisionAll } from '../scripts/provision.js';
 import { startTemporal } from './dev-services.js';
 import { connect } from './client.js';
 import { followRun } from './progress.js';
-import { createWorkers, runWorkers } from '../workers/create.js';
+import { connectWorker, createWorkers, runWorkers } from '../workers/create.js';
 import { configuredStoreUri, lightpathHome } from '../storage/open.js';
 
 /** The demo pipeline: MLP 784-256-128-10, Sinusoidal init, AdamW, 5 epochs on Fashion-MNIST. */
@@ -36,9 +35,9 @@ export async function runDev(opts: DevOptions = {}): Promise<void> {
   say(`Temporal dev server at ${server.address}; Web UI ${server.uiUrl}`);
   const ac = new AbortController();
   let workersDone: Promise<void> | null = null;
-  let connection: NativeConnection | null = null;
+  let connection: Awaited<ReturnType<typeof connectWorker>> | null = null;
   try {
-    connection = await NativeConnection.connect({ address: server.address });
+    connection = await connectWorker({ address: server.address });
     const workers = await createWorkers({ connection, roles: ['cpu', 'gpu'] });
     workersDone = runWorkers(workers, ac.signal);
     const lp = await connect({ address: server.address });

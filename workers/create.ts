@@ -38,9 +38,14 @@ export function installRuntime(level: LogLevel = (process.env.LIGHTPATH_LOG_LEVE
   Runtime.install({ logger: new DefaultLogger(level) });
 }
 
+/** Connects a worker-side (native) connection, installing the runtime logger first. */
+export async function connectWorker(options: Parameters<typeof NativeConnection.connect>[0]): Promise<NativeConnection> {
+  installRuntime();
+  return NativeConnection.connect(options);
+}
+
 /** Creates the workers for the given roles (not yet running). */
 export async function createWorkers(opts: WorkerOptions): Promise<Worker[]> {
-  installRuntime();
   const namespace = opts.namespace ?? 'default';
   const workers: Worker[] = [];
   if (opts.roles.includes('cpu')) {

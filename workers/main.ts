@@ -3,15 +3,14 @@
  * with `LIGHTPATH_ROLE`. Connects with Temporal's usual environment
  * (`TEMPORAL_ADDRESS`, `TEMPORAL_NAMESPACE`, TLS via `TEMPORAL_TLS_*`/API key).
  */
-import { NativeConnection } from '@temporalio/worker';
 import { pathToFileURL } from 'node:url';
-import { createWorkers, runWorkers, type WorkerRole } from './create.js';
+import { connectWorker, createWorkers, runWorkers, type WorkerRole } from './create.js';
 
 /** Starts workers of `roles` against the configured cluster and runs them until SIGINT/SIGTERM. */
 export async function runWorkerProcess(roles: WorkerRole[], gpuSlots = 1): Promise<void> {
   const address = process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
   const apiKey = process.env.TEMPORAL_API_KEY;
-  const connection = await NativeConnection.connect({
+  const connection = await connectWorker({
     address,
     ...(apiKey ? { apiKey, tls: true } : {}),
     ...(process.env.TEMPORAL_TLS_CERT && process.env.TEMPORAL_TLS_KEY

@@ -1,0 +1,68 @@
+/**
+ * A training worker killed mid-run (SIGKILL after epoch k's heartbeat) loses its
+ * attempt; the heartbeat timeout hands the activity to a fresh worker, which
+ * continues from epoch k's checkpoint instead of from zero.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { startServices, startWorkers, type Services } from '../helpers/services.js';
+import { connect, type LightpathClient } from '../../cli/client.js';
+
+let svc: Services;
+let cpuWorker: { stop(): Promise<void> };
+let lp: LightpathClient;
+const children: ChildProcess[] = [];
+
+function gpuWorkerProcess(): ChildProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'workers/main.ts'], {
+    env: { ...process.env, LIGHTPATH_ROLE: 'gpu', TEMPORAL_ADDRESS: svc.temporal.address },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  children.push(child);
+  return child;
+}
+
+before(async () => {
+  svc = await startServices();
+  cpuWorker = await startWorkers(svc.temporal.address, ['cpu']);
+  lp = await connect({ address: svc.temporal.address });
+});
+
+after(async () => {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+  await lp?.close();
+  await cpuWorker?.stop();
+  await svc?.stop();
+});
+
+test('a training worker killed after epoch k: the retry resumes from epoch k, not from zero', async () => {
+  const epochs = 4;
+  const first = gpuWorkerProcess();
+  const { runId, handle } = await lp.startPipeline(
+    { name: 'resume', model: { hidden: [64] }, train: { epochs }, execution: { heartbeatTimeoutSeconds: 5 } },
+    { store: svc.store },
+  );
+  let seen = 0;
+  const deadline = Date.now() + 240_000;
+  while (seen < 2) {
+    assert.ok(Date.now() < deadline, 'epoch 2 never finished');
+    seen = (await lp.progress(runId)).epoch;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  first.kill('SIGKILL');
+  const killedAfter = seen;
+  await new Promise((r) => first.once('exit', r));
+  gpuWorkerProcess();
+
+  const result = await handle.result();
+  assert.ok(result.resumedFromEpoch >= killedAfter && result.resumedFromEpoch < epochs, `resumed from epoch ${result.resumedFromEpoch}, killed after ${killedAfter}`);
+  assert.deepEqual(result.history.map((h) => h.epoch), [1, 2, 3, 4]);
+  assert.ok(result.testAccuracy > 0.8, `test accuracy ${result.testAccuracy}`);
+
+  const history = await handle.fetchHistory();
+  const trainStarts = history.events!.filter((e) => e.activityTaskStartedEventAttributes?.attempt === 2);
+  assert.equal(trainStarts.length, 1, 'the training activity ran a second attempt');
+  const timedOut = history.events!.filter((e) => e.activityTaskTimedOutEventAttributes);
+  assert.equal(timedOut.length, 0, 'the retry absorbed the lost attempt (no final timeout)');
+});
