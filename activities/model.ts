@@ -1,12 +1,30 @@
 /** Model activities: initialize a model, evaluate a trained one. */
+import * as tf from '@tensorflow/tfjs';
 import { buildMlp } from '../ml/models/mlp.js';
+import { applyLsuv } from '../ml/init/lsuv.js';
+import { Rng } from '../ml/rng.js';
 import { modelFromParts, modelToParts } from '../ml/models/io.js';
 import { accuracy } from '../ml/train/evaluate.js';
 import { selectBackend } from '../ml/backend/select.js';
 import { openStore } from '../storage/open.js';
-import type { EvaluateInput, EvaluateResult, InitializeInput, InitializeResult } from '../workflows/types.js';
+import type { EvaluateInput, EvaluateResult, InitializeInput, InitializeResult, Ref } from '../workflows/types.js';
 import { readModel, readSplit, writeModel } from './artifacts.js';
 import { badInputIsFinal } from './failures.js';
+
+const LSUV_BATCH = 512;
+
+/** LSUV's data-dependent step on a seeded batch of the training split. */
+async function lsuvOnTrainingBatch(model: tf.Sequential, data: Ref, seed: number): Promise<void> {
+  const split = await readSplit(data);
+  const rows = Rng.fromSeed(seed).shuffle(Int32Array.from({ length: split.count }, (_, i) => i)).subarray(0, Math.min(LSUV_BATCH, split.count));
+  const x = new Float32Array(rows.length * split.dim);
+  rows.forEach((r, k) => {
+    for (let d = 0; d < split.dim; d++) x[k * split.dim + d] = split.images[r * split.dim + d]! / 255;
+  });
+  const batch = tf.tensor2d(x, [rows.length, split.dim]);
+  await applyLsuv(model, batch);
+  batch.dispose();
+}
 
 /** Builds the MLP with the configured initializer (Sinusoidal by default, METHODS.md §1) and stores it. */
 export function initializeModel(input: InitializeInput): Promise<InitializeResult> {
@@ -14,6 +32,7 @@ export function initializeModel(input: InitializeInput): Promise<InitializeResul
     await selectBackend();
     const model = buildMlp({ inputDim: input.inputDim, hidden: input.hidden, classes: input.classes, initializer: input.initializer, seed: input.seed });
     try {
+      if (input.initializer === 'lsuv') await lsuvOnTrainingBatch(model, input.data, input.seed);
       const parts = await modelToParts(model);
       return { model: await writeModel(openStore(input.store), parts), parameters: model.countParams() };
     } finally {

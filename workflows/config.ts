@@ -7,6 +7,9 @@ import { z } from 'zod';
 
 const positiveInt = z.number().int().positive();
 
+/** Kernel initializers a config may name (ml/init/registry.ts implements them; a unit test keeps the lists equal). */
+export const INITIALIZER_NAMES = ['sinusoidal', 'sinusoidalFullRank', 'glorotUniform', 'glorotNormal', 'heUniform', 'heNormal', 'orthogonal', 'lsuv'] as const;
+
 export const PipelineConfigSchema = z
   .object({
     name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,39}$/, 'lower-case letters, digits and dashes, at most 40').default('demo'),
@@ -23,7 +26,7 @@ export const PipelineConfigSchema = z
       .object({
         kind: z.literal('mlp').default('mlp'),
         hidden: z.array(positiveInt).min(1).default([256, 128]),
-        initializer: z.enum(['sinusoidal', 'glorotUniform', 'glorotNormal', 'heUniform', 'heNormal']).default('sinusoidal'),
+        initializer: z.enum(INITIALIZER_NAMES).default('sinusoidal'),
       })
       .strict()
       .default({ kind: 'mlp', hidden: [256, 128], initializer: 'sinusoidal' }),

@@ -96,6 +96,7 @@ export async function trainPipeline(input: TrainPipelineInput): Promise<Pipeline
     progress.stage = 'initialize';
     const init = await cpu.initializeModel({
       store,
+      data: data.train,
       inputDim: data.inputDim,
       classes: data.classes,
       hidden: config.model.hidden,

@@ -55,6 +55,8 @@ export interface PreparedData {
 
 export interface InitializeInput {
   store: string;
+  /** Training split, for data-dependent initializers (LSUV). */
+  data: Ref;
   inputDim: number;
   classes: number;
   hidden: number[];

@@ -1,9 +1,12 @@
 /**
  * TF.js initializer classes for lightpath's initializers, registered by name so
- * `kernelInitializer: 'sinusoidal'` works in `tf.layers` and models serialize.
+ * `kernelInitializer: 'sinusoidal'` (or 'sinusoidalFullRank', 'lsuv') works in
+ * `tf.layers` and models serialize. The random baselines (Glorot, He, orthogonal)
+ * are TF.js's own, registered by TF.js under the same names.
  */
 import * as tf from '@tensorflow/tfjs';
 import { sinusoidalKernel, type SinusoidalMode } from './sinusoidal.js';
+import { sinusoidalFullRankKernel } from './sinusoidal-full-rank.js';
 
 /**
  * tfjs-layers does not export its Initializer base class; take it from a built-in
@@ -14,7 +17,7 @@ type InitializerBase = abstract new () => tf.serialization.Serializable & {
 };
 const Initializer = Object.getPrototypeOf(tf.initializers.zeros().constructor) as InitializerBase;
 
-/** Configuration of the sinusoidal initializer. */
+/** Configuration of the sinusoidal initializers. */
 export interface SinusoidalConfig {
   mode?: SinusoidalMode;
 }
@@ -38,23 +41,73 @@ export class Sinusoidal extends Initializer {
   }
 }
 
-/** Lower-case alias so the string identifier `'sinusoidal'` resolves in tf.layers. */
+/** Sinusoidal initializer, full-rank variant (see sinusoidal-full-rank.ts). */
+export class SinusoidalFullRank extends Sinusoidal {
+  static className = 'SinusoidalFullRank';
+
+  apply(shape: number[]): tf.Tensor {
+    return tf.tensor(sinusoidalFullRankKernel(shape, this.mode), shape, 'float32');
+  }
+}
+
+/** Configuration of the LSUV initializer's orthogonal start. */
+export interface LsuvConfig {
+  seed?: number;
+}
+
+/**
+ * LSUV's data-free part: orthogonal kernels (gain 1). The data-dependent rescaling
+ * runs afterwards with `applyLsuv(model, batch)` (ml/init/lsuv.ts).
+ */
+export class Lsuv extends Initializer {
+  static className = 'Lsuv';
+  readonly seed: number | undefined;
+
+  constructor(config: LsuvConfig = {}) {
+    super();
+    this.seed = config.seed;
+  }
+
+  apply(shape: number[]): tf.Tensor {
+    const rows = shape.slice(0, -1).reduce((a, b) => a * b, 1);
+    const flat = tf.initializers.orthogonal({ gain: 1, seed: this.seed }).apply([rows, shape.at(-1)!]);
+    return tf.tidy(() => flat.reshape(shape));
+  }
+
+  getConfig(): tf.serialization.ConfigDict {
+    return this.seed === undefined ? {} : { seed: this.seed };
+  }
+}
+
+/** Lower-case aliases so string identifiers (`kernelInitializer: 'sinusoidal'`) resolve in tf.layers. */
 class SinusoidalAlias extends Sinusoidal {
   static className = 'sinusoidal';
 }
+class SinusoidalFullRankAlias extends SinusoidalFullRank {
+  static className = 'sinusoidalFullRank';
+}
+class LsuvAlias extends Lsuv {
+  static className = 'lsuv';
+}
 
-tf.serialization.registerClass(Sinusoidal as never);
-tf.serialization.registerClass(SinusoidalAlias as never);
+for (const cls of [Sinusoidal, SinusoidalFullRank, Lsuv, SinusoidalAlias, SinusoidalFullRankAlias, LsuvAlias]) {
+  tf.serialization.registerClass(cls as never);
+}
 
 /** Names accepted in configs for kernel initialization. */
-export const INITIALIZERS = ['sinusoidal', 'glorotUniform', 'glorotNormal', 'heUniform', 'heNormal'] as const;
+export const INITIALIZERS = ['sinusoidal', 'sinusoidalFullRank', 'glorotUniform', 'glorotNormal', 'heUniform', 'heNormal', 'orthogonal', 'lsuv'] as const;
 export type InitializerName = (typeof INITIALIZERS)[number];
 
-/** An initializer instance by config name; random ones are seeded for reproducibility. */
+/**
+ * An initializer instance by config name; random ones are seeded for reproducibility.
+ * `lsuv` needs `applyLsuv` on a data batch after the model is built.
+ */
 export function makeInitializer(name: InitializerName, seed: number): tf.serialization.Serializable {
   switch (name) {
     case 'sinusoidal':
       return new Sinusoidal();
+    case 'sinusoidalFullRank':
+      return new SinusoidalFullRank();
     case 'glorotUniform':
       return tf.initializers.glorotUniform({ seed });
     case 'glorotNormal':
@@ -63,5 +116,9 @@ export function makeInitializer(name: InitializerName, seed: number): tf.seriali
       return tf.initializers.heUniform({ seed });
     case 'heNormal':
       return tf.initializers.heNormal({ seed });
+    case 'orthogonal':
+      return tf.initializers.orthogonal({ gain: 1, seed });
+    case 'lsuv':
+      return new Lsuv({ seed });
   }
 }

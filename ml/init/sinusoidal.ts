@@ -21,6 +21,18 @@ function variance(w: Float64Array): number {
 }
 
 /**
+ * Scales a float64 matrix [m, n] in place so its unbiased variance is the target of
+ * `mode` (METHODS.md §1): 2/(m+n) for Glorot, 2/fan_in = 2/n for He. Returns it.
+ */
+export function scaleToTarget(w: Float64Array, m: number, n: number, mode: SinusoidalMode): Float64Array {
+  const v = variance(w);
+  const target = mode === 'glorot' ? 2 / (m + n) : 2 / n;
+  const a = Math.sqrt(target / v);
+  for (let k = 0; k < w.length; k++) w[k]! *= a;
+  return w;
+}
+
+/**
  * The paper-exact sinusoidal matrix in [m, n] (rows = outputs) orientation, float64,
  * row-major, scaled to the target variance of `mode` with fan_in = n.
  */
@@ -32,25 +44,22 @@ export function sinusoidalMatrix(m: number, n: number, mode: SinusoidalMode = 'g
       w[r * n + j] = Math.sin((2 * Math.PI * i * j) / n + (2 * Math.PI * i) / m);
     }
   }
-  const v = variance(w);
-  const target = mode === 'glorot' ? 2 / (m + n) : 2 / n;
-  const a = Math.sqrt(target / v);
-  for (let k = 0; k < w.length; k++) w[k]! *= a;
-  return w;
+  return scaleToTarget(w, m, n, mode);
 }
 
 /**
- * Sinusoidal kernel in TensorFlow.js layout, as float32.
+ * Lays a matrix built in [m = outputs, n = inputs] orientation out in TensorFlow.js
+ * order, as float32.
  *
  * - Dense kernel [n_in, n_out]: the [m = n_out, n = n_in] matrix, transposed.
  * - Conv kernel [kh, kw, c_in, c_out]: each output channel's kernel flattened in
- *   (c_in, kh, kw) order to a row of n = c_in·kh·kw, the dense formula with m = c_out
+ *   (c_in, kh, kw) order to a row of n = c_in·kh·kw, built with m = c_out
  *   (amplitude included: Glorot uses m + n of that flattened matrix), reshaped back.
  */
-export function sinusoidalKernel(shape: number[], mode: SinusoidalMode = 'glorot'): Float32Array {
+export function toTfjsLayout(shape: number[], build: (m: number, n: number) => Float64Array): Float32Array {
   if (shape.length === 2) {
     const [nIn, nOut] = shape as [number, number];
-    const w = sinusoidalMatrix(nOut, nIn, mode);
+    const w = build(nOut, nIn);
     const out = new Float32Array(nIn * nOut);
     for (let o = 0; o < nOut; o++) for (let i = 0; i < nIn; i++) out[i * nOut + o] = w[o * nIn + i]!;
     return out;
@@ -58,7 +67,7 @@ export function sinusoidalKernel(shape: number[], mode: SinusoidalMode = 'glorot
   if (shape.length === 4) {
     const [kh, kw, cIn, cOut] = shape as [number, number, number, number];
     const n = cIn * kh * kw;
-    const w = sinusoidalMatrix(cOut, n, mode);
+    const w = build(cOut, n);
     const out = new Float32Array(kh * kw * cIn * cOut);
     for (let o = 0; o < cOut; o++)
       for (let c = 0; c < cIn; c++)
@@ -69,4 +78,9 @@ export function sinusoidalKernel(shape: number[], mode: SinusoidalMode = 'glorot
     return out;
   }
   throw new Error(`sinusoidal init supports dense [n_in, n_out] and conv [kh, kw, c_in, c_out] kernels, got shape [${shape.join(', ')}]`);
+}
+
+/** Paper-exact sinusoidal kernel in TensorFlow.js layout (see `toTfjsLayout`), as float32. */
+export function sinusoidalKernel(shape: number[], mode: SinusoidalMode = 'glorot'): Float32Array {
+  return toTfjsLayout(shape, (m, n) => sinusoidalMatrix(m, n, mode));
 }

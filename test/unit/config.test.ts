@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parsePipelineConfig, ConfigError } from '../../workflows/config.js';
+import { parsePipelineConfig, ConfigError, INITIALIZER_NAMES } from '../../workflows/config.js';
+import { INITIALIZERS } from '../../ml/init/registry.js';
 
 test('defaults fill an empty config', () => {
   const c = parsePipelineConfig({});
@@ -20,4 +21,8 @@ test('a bad field is named in the error', () => {
   for (const [raw, re] of bad) {
     assert.throws(() => parsePipelineConfig(raw, 'p.yaml'), (e: Error) => e instanceof ConfigError && re.test(e.message) && e.message.startsWith('p.yaml:'));
   }
+});
+
+test('the config accepts exactly the initializers ml/ implements', () => {
+  assert.deepEqual([...INITIALIZER_NAMES], [...INITIALIZERS]);
 });
