@@ -54,6 +54,7 @@ export function prepareData(input: PrepareDataInput): Promise<PreparedData> {
       test: await putSplit(store, test, 'test', input.source),
       counts: { train: trainSet.count, val: valSet?.count ?? 0, test: test.count },
       inputDim: train.height * train.width,
+      imageShape: [train.height, train.width, 1],
       classes: 10,
       source: input.source,
     };

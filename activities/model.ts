@@ -1,6 +1,6 @@
 /** Model activities: initialize a model, evaluate a trained one. */
 import * as tf from '@tensorflow/tfjs';
-import { buildMlp } from '../ml/models/mlp.js';
+import { buildModel } from '../ml/models/build.js';
 import { applyLsuv } from '../ml/init/lsuv.js';
 import { Rng } from '../ml/rng.js';
 import { modelFromParts, modelToParts } from '../ml/models/io.js';
@@ -14,25 +14,25 @@ import { badInputIsFinal } from './failures.js';
 const LSUV_BATCH = 512;
 
 /** LSUV's data-dependent step on a seeded batch of the training split. */
-async function lsuvOnTrainingBatch(model: tf.Sequential, data: Ref, seed: number): Promise<void> {
+async function lsuvOnTrainingBatch(model: tf.LayersModel, data: Ref, seed: number): Promise<void> {
   const split = await readSplit(data);
   const rows = Rng.fromSeed(seed).shuffle(Int32Array.from({ length: split.count }, (_, i) => i)).subarray(0, Math.min(LSUV_BATCH, split.count));
   const x = new Float32Array(rows.length * split.dim);
   rows.forEach((r, k) => {
     for (let d = 0; d < split.dim; d++) x[k * split.dim + d] = split.images[r * split.dim + d]! / 255;
   });
-  const batch = tf.tensor2d(x, [rows.length, split.dim]);
+  const batch = tf.tensor(x, [rows.length, ...(model.inputs[0]!.shape.slice(1) as number[])]);
   await applyLsuv(model, batch);
   batch.dispose();
 }
 
-/** Builds the MLP with the configured initializer (Sinusoidal by default, METHODS.md §1) and stores it. */
+/** Builds the configured model with its initializer (Sinusoidal by default, METHODS.md §1) and stores it. */
 export function initializeModel(input: InitializeInput): Promise<InitializeResult> {
   return badInputIsFinal(async () => {
     await selectBackend();
-    const model = buildMlp({ inputDim: input.inputDim, hidden: input.hidden, classes: input.classes, initializer: input.initializer, seed: input.seed });
+    const model = buildModel(input.model, input.imageShape, input.classes, input.seed);
     try {
-      if (input.initializer === 'lsuv') await lsuvOnTrainingBatch(model, input.data, input.seed);
+      if (input.model.initializer === 'lsuv') await lsuvOnTrainingBatch(model, input.data, input.seed);
       const parts = await modelToParts(model);
       return { model: await writeModel(openStore(input.store), parts), parameters: model.countParams() };
     } finally {

@@ -13,7 +13,7 @@ import { Rng } from './rng.js';
 export interface OuiOptions {
   /** Number of sample pairs (i, j), i < j, drawn once and reused for the whole run. */
   pairs: number;
-  /** Measure on every `every`-th training batch (batch index within the epoch ≡ 0 mod every). */
+  /** Measure on every `every`-th training batch (batch index within the epoch ≡ 0 mod every); 0 turns OUI off. */
   every: number;
 }
 
@@ -106,7 +106,7 @@ export class OuiMeter {
 
   /** Whether batch `batchIndex` (within the epoch) of size `batchSize` is measured. */
   wants(batchIndex: number, batchSize: number): boolean {
-    if (batchIndex % this.opts.every !== 0) return false;
+    if (this.opts.every <= 0 || batchIndex % this.opts.every !== 0) return false;
     return this.state.batchSize === null || batchSize === this.state.batchSize;
   }
 

@@ -24,12 +24,19 @@ export const PipelineConfigSchema = z
       .default({ source: 'fashion-mnist', validationSize: 5000 }),
     model: z
       .object({
-        kind: z.literal('mlp').default('mlp'),
+        kind: z.enum(['mlp', 'cnn', 'resnet']).default('mlp'),
+        /** MLP hidden widths. */
         hidden: z.array(positiveInt).min(1).default([256, 128]),
+        /** CNN: filters of each conv-ReLU-maxpool stage. */
+        filters: z.array(positiveInt).min(1).default([32, 64]),
+        /** CNN: dense ReLU widths before the classifier. */
+        dense: z.array(positiveInt).default([128]),
+        /** Residual CNN: channels of each stage. */
+        channels: z.array(positiveInt).min(1).default([16, 32]),
         initializer: z.enum(INITIALIZER_NAMES).default('sinusoidal'),
       })
       .strict()
-      .default({ kind: 'mlp', hidden: [256, 128], initializer: 'sinusoidal' }),
+      .default({ kind: 'mlp', hidden: [256, 128], filters: [32, 64], dense: [128], channels: [16, 32], initializer: 'sinusoidal' }),
     train: z
       .object({
         epochs: positiveInt.max(10_000).default(3),
@@ -55,7 +62,7 @@ export const PipelineConfigSchema = z
         weightDecayMode: 'decoupled',
       }),
     oui: z
-      .object({ pairs: positiveInt.default(28), every: positiveInt.default(10) })
+      .object({ pairs: positiveInt.default(28), every: z.number().int().nonnegative().default(10) })
       .strict()
       .default({ pairs: 28, every: 10 }),
     execution: z

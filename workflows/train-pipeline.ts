@@ -97,10 +97,9 @@ export async function trainPipeline(input: TrainPipelineInput): Promise<Pipeline
     const init = await cpu.initializeModel({
       store,
       data: data.train,
-      inputDim: data.inputDim,
+      imageShape: data.imageShape,
       classes: data.classes,
-      hidden: config.model.hidden,
-      initializer: config.model.initializer,
+      model: config.model,
       seed: config.seed,
     });
     const initInputs = { ...config.model, seed: config.seed };

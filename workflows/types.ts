@@ -49,6 +49,8 @@ export interface PreparedData {
   test: Ref;
   counts: { train: number; val: number; test: number };
   inputDim: number;
+  /** Image shape [h, w, c]. */
+  imageShape: [number, number, number];
   classes: number;
   source: string;
 }
@@ -57,10 +59,9 @@ export interface InitializeInput {
   store: string;
   /** Training split, for data-dependent initializers (LSUV). */
   data: Ref;
-  inputDim: number;
+  imageShape: [number, number, number];
   classes: number;
-  hidden: number[];
-  initializer: PipelineConfig['model']['initializer'];
+  model: PipelineConfig['model'];
   seed: number;
 }
 export interface InitializeResult {

@@ -5,6 +5,7 @@
  * variance (a few iterations per layer; tolerance 0.01 by default).
  */
 import * as tf from '@tensorflow/tfjs';
+import { InvalidInputError } from '../errors.js';
 
 /** LSUV settings. */
 export interface LsuvOptions {
@@ -26,7 +27,10 @@ function preActivation(layer: tf.layers.Layer, input: tf.Tensor): tf.Tensor {
  * each layer's pre-activations on `batch` have unit variance. The model should
  * have been built with orthogonal kernels (initializer name `lsuv` does that).
  */
-export async function applyLsuv(model: tf.Sequential, batch: tf.Tensor, opts: LsuvOptions = {}): Promise<void> {
+export async function applyLsuv(model: tf.LayersModel, batch: tf.Tensor, opts: LsuvOptions = {}): Promise<void> {
+  if (!(model instanceof tf.Sequential)) {
+    throw new InvalidInputError(`LSUV needs a sequential model (mlp, cnn); ${model.name} has branches`);
+  }
   const tol = opts.tolerance ?? 0.01;
   const maxIter = opts.maxIterations ?? 10;
   let h = tf.keep(batch.clone());

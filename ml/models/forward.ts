@@ -1,6 +1,8 @@
 /**
- * Forward pass of a sequential model that also returns every activation layer's
- * output, so OUI and GLAI read the masks of the pass that training already runs.
+ * Forward pass of a layers model (sequential or functional) that also returns
+ * every activation layer's output, so OUI and GLAI read the masks of the pass that
+ * training already runs. Layers run in the model's topological order with the
+ * `training` flag passed through.
  */
 import * as tf from '@tensorflow/tfjs';
 
@@ -8,22 +10,30 @@ const CAPTURED = new Set(['relu', 'relu6', 'elu', 'selu', 'swish', 'gelu', 'gelu
 
 /** Whether a layer's output is an activation that OUI/GLAI capture (classifier logits are not). */
 export function isActivationLayer(layer: tf.layers.Layer): boolean {
-  const cfg = layer.getConfig() as { activation?: string };
   const cls = layer.getClassName();
-  return (cfg.activation !== undefined && CAPTURED.has(cfg.activation)) || cls === 'ReLU';
+  if (cls === 'ReLU') return true;
+  const cfg = layer.getConfig() as { activation?: string };
+  return cfg.activation !== undefined && CAPTURED.has(cfg.activation);
 }
 
-/** Runs `model` layer by layer on `x`; returns the output and the captured activations. */
-export function forwardCapture(
-  model: tf.Sequential,
-  x: tf.Tensor,
-  training: boolean,
-): { output: tf.Tensor; activations: tf.Tensor[] } {
+/** Runs `model` on `x`; returns the output and the captured activations, in layer order. */
+export function forwardCapture(model: tf.LayersModel, x: tf.Tensor, training: boolean): { output: tf.Tensor; activations: tf.Tensor[] } {
+  const values = new Map<number, tf.Tensor>([[model.inputs[0]!.id, x]]);
   const activations: tf.Tensor[] = [];
-  let h = x;
   for (const layer of model.layers) {
-    h = layer.apply(h, { training }) as tf.Tensor;
-    if (isActivationLayer(layer)) activations.push(h);
+    if (layer.getClassName() === 'InputLayer') continue;
+    if (layer.inboundNodes.length !== 1) throw new Error(`layer ${layer.name} is used ${layer.inboundNodes.length} times; shared layers are not supported`);
+    const node = layer.inboundNodes[0]!;
+    const inputs = node.inputTensors.map((s) => {
+      const v = values.get(s.id);
+      if (!v) throw new Error(`layer ${layer.name}: input ${s.name} has not been computed`);
+      return v;
+    });
+    const out = layer.apply(inputs.length === 1 ? inputs[0]! : inputs, { training }) as tf.Tensor;
+    values.set(node.outputTensors[0]!.id, out);
+    if (isActivationLayer(layer)) activations.push(out);
   }
-  return { output: h, activations };
+  const output = values.get(model.outputs[0]!.id);
+  if (!output) throw new Error(`model ${model.name}: output was not computed`);
+  return { output, activations };
 }

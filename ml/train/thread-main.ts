@@ -8,7 +8,6 @@ import { modelFromParts, modelToParts } from '../models/io.js';
 import { trainClassifier, TrainingStopped } from './trainer.js';
 import type { LabelledData } from './data.js';
 import type { RawSplit, ThreadMessage, TrainJob } from './thread-protocol.js';
-import type * as tf from '@tensorflow/tfjs';
 
 const post = (m: ThreadMessage) => parentPort!.postMessage(m);
 
@@ -21,7 +20,7 @@ function toData(s: RawSplit): LabelledData {
 async function main(job: TrainJob): Promise<void> {
   post({ type: 'backend', backend: await selectBackend() });
   const stop = new Int32Array(job.stopFlag);
-  const model = (await modelFromParts(job.model)) as tf.Sequential;
+  const model = await modelFromParts(job.model);
   let lastBatchPost = 0;
   const final = await trainClassifier(model, toData(job.train), job.val ? toData(job.val) : null, job.options, {
     resumeFrom: job.resumeFrom ?? undefined,

@@ -1,5 +1,5 @@
 /**
- * The training loop: mini-batch training of a sequential classifier with seeded
+ * The training loop: mini-batch training of a classifier (any layers model) with seeded
  * shuffling, OUI measured on the training forward pass (METHODS.md §2), per-epoch
  * validation accuracy, and a checkpoint after every epoch from which training
  * continues exactly as an uninterrupted run would.
@@ -59,6 +59,8 @@ export interface TrainHooks {
   onBatch?: (epoch: number, batch: number, batches: number) => void;
   /** Polled before every batch; true stops training within one batch. */
   shouldStop?: () => boolean;
+  /** Aborting it stops training within one batch (the loop yields between batches, so abort handlers run). */
+  signal?: AbortSignal;
 }
 
 /** Thrown when `shouldStop` ended training early. */
@@ -79,7 +81,7 @@ async function snapshot(model: tf.LayersModel, epoch: number, rng: Rng, meter: O
 
 /** Trains `model` on `train`, evaluating on `val` after each epoch. Returns the final checkpoint. */
 export async function trainClassifier(
-  model: tf.Sequential,
+  model: tf.LayersModel,
   train: LabelledData,
   val: LabelledData | null,
   opts: TrainOptions,
@@ -108,6 +110,7 @@ export async function trainClassifier(
     startEpoch = r.epoch;
   }
 
+  const inputShape = model.inputs[0]!.shape.slice(1) as number[];
   const bs = opts.batchSize;
   const batches = Math.ceil(train.count / bs);
   const totalSteps = batches * opts.epochs;
@@ -123,7 +126,7 @@ export async function trainClassifier(
       let lossSum: tf.Tensor = tf.keep(tf.scalar(0));
       let correctSum: tf.Tensor = tf.keep(tf.scalar(0));
       for (let b = 0; b < batches; b++) {
-        if (hooks.shouldStop?.()) throw new TrainingStopped(epoch + 1);
+        if (hooks.shouldStop?.() || hooks.signal?.aborted) throw new TrainingStopped(epoch + 1);
         const from = b * bs;
         const to = Math.min(train.count, from + bs);
         const n = to - from;
@@ -131,7 +134,7 @@ export async function trainClassifier(
         const lr = learningRateAt(opts.schedule, opts.learningRate, epoch * batches + b, totalSteps);
         const measure = meter.wants(b, n);
         tf.tidy(() => {
-          const x = tf.tensor2d(xb.subarray(0, n * train.dim), [n, train.dim]);
+          const x = tf.tensor(xb.subarray(0, n * train.dim), [n, ...inputShape]);
           const labels = tf.tensor1d(yb.subarray(0, n), 'int32');
           const y = tf.oneHot(labels, train.classes);
           let correct: tf.Tensor | null = null;

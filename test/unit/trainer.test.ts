@@ -70,3 +70,21 @@ test('no tensor leaks: the tensor count is the same after every epoch', async ()
   assert.ok(counts.every((c) => c === counts[0]), `tensor counts ${counts.join(', ')}`);
   model.dispose();
 });
+
+test('an AbortSignal stops training within one batch', async () => {
+  const model = mlp();
+  const ac = new AbortController();
+  let batchesAfterAbort = 0;
+  await assert.rejects(
+    trainClassifier(model, data, val, opts, {
+      signal: ac.signal,
+      onBatch: (epoch, batch) => {
+        if (ac.signal.aborted) batchesAfterAbort++;
+        if (epoch === 2 && batch === 3) ac.abort();
+      },
+    }),
+    (e: Error) => e instanceof TrainingStopped && e.epoch === 2,
+  );
+  assert.equal(batchesAfterAbort, 0);
+  model.dispose();
+});

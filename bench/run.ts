@@ -1,0 +1,228 @@
+/**
+ * `npm run bench`: lightpath's CPU training benchmark. Prints tables and writes
+ * bench/results/bench.json (+ init-comparison.svg). Not a test.
+ *
+ * 1. Training throughput (samples/s of the production training loop, batch 128) of
+ *    the MLP 784-512-512-10 and the small CNN on every backend that loads here, with
+ *    peak memory, and the same models in PyTorch on CPU (bench/torch_ref.py) with
+ *    the same thread count when python3 has torch (or `LIGHTPATH_TORCH_PYTHON`).
+ * 2. OUI overhead: the same epochs with OUI measured every 10th batch vs off.
+ * 3. Initialization comparison on Fashion-MNIST: sinusoidal (paper-exact and
+ *    full-rank) vs Glorot vs He on the MLP and the CNN, max validation accuracy and
+ *    AUC (METHODS.md §1), two trainings at a time in worker threads.
+ *
+ * Options: --quick (short runs), --epochs N (init comparison, default 20),
+ * --cnn-train N (CNN comparison training subset, default all), --skip-init, --skip-torch.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { parseArgs } from 'node:util';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import * as vega from 'vega';
+import { compile, type TopLevelSpec } from 'vega-lite';
+import { selectBackend } from '../ml/backend/select.js';
+import { buildModel, type ModelSpec } from '../ml/models/build.js';
+import { trainClassifier, type TrainOptions } from '../ml/train/trainer.js';
+import { trainInThread } from '../ml/train/run-in-thread.js';
+import { modelToParts } from '../ml/models/io.js';
+import { loadFashionMnist, type ImageSet } from '../ml/data/fashion-mnist.js';
+import { seededSplit } from '../ml/data/images.js';
+import type { RawSplit } from '../ml/train/thread-protocol.js';
+import type { LabelledData } from '../ml/train/data.js';
+import type { InitializerName } from '../ml/init/registry.js';
+import { Rng } from '../ml/rng.js';
+
+const { values: args } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    epochs: { type: 'string', default: '20' },
+    'cnn-train': { type: 'string' },
+    'skip-init': { type: 'boolean', default: false },
+    'skip-torch': { type: 'boolean', default: false },
+  },
+});
+const quick = args.quick!;
+const outDir = join(import.meta.dirname, 'results');
+mkdirSync(outDir, { recursive: true });
+
+const MLP: ModelSpec = { kind: 'mlp', hidden: [512, 512], filters: [], dense: [], channels: [], initializer: 'sinusoidal' };
+const CNN: ModelSpec = { kind: 'cnn', hidden: [], filters: [32, 64], dense: [128], channels: [], initializer: 'sinusoidal' };
+const SHAPE: [number, number, number] = [28, 28, 1];
+const BATCH = 128;
+
+function baseOptions(epochs: number, ouiEvery: number): TrainOptions {
+  return {
+    epochs,
+    batchSize: BATCH,
+    learningRate: 1e-3,
+    schedule: { kind: 'constant' },
+    optimizer: { name: 'adamw', weightDecay: 1e-4, weightDecayMode: 'decoupled' },
+    seed: 1,
+    oui: { pairs: 28, every: ouiEvery },
+  };
+}
+
+function randomData(count: number): LabelledData {
+  const rng = Rng.fromSeed(9);
+  const x = new Float32Array(count * 784);
+  for (let i = 0; i < x.length; i++) x[i] = rng.next();
+  const y = Int32Array.from({ length: count }, () => rng.int(10));
+  return { x, y, count, dim: 784, classes: 10 };
+}
+
+/** Samples/s of `epochs` epochs of the training loop over `batches` batches, and peak memory. */
+async function loopThroughput(spec: ModelSpec, batches: number, ouiEvery: number): Promise<{ samplesPerSecond: number; peakRssMiB: number; peakTensorMiB: number }> {
+  const model = buildModel(spec, SHAPE, 10, 1);
+  const data = randomData(batches * BATCH);
+  let peakRss = 0;
+  let peakTensor = 0;
+  const t0 = performance.now();
+  await trainClassifier(model, data, null, baseOptions(1, ouiEvery), {
+    onBatch: () => {
+      peakRss = Math.max(peakRss, process.memoryUsage().rss);
+      peakTensor = Math.max(peakTensor, tf.memory().numBytes);
+    },
+  });
+  const seconds = (performance.now() - t0) / 1000;
+  model.dispose();
+  return { samplesPerSecond: data.count / seconds, peakRssMiB: peakRss / 2 ** 20, peakTensorMiB: peakTensor / 2 ** 20 };
+}
+
+const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)]!;
+
+async function throughputSection() {
+  const rows: { backend: string; model: string; samplesPerSecond: number; peakRssMiB: number; peakTensorMiB: number }[] = [];
+  const overhead: { backend: string; model: string; withOui: number; withoutOui: number; overheadPercent: number }[] = [];
+  const wasm = await selectBackend();
+  const backends = [wasm.name, ...(wasm.name === 'cpu' ? [] : ['cpu'])];
+  for (const backend of backends) {
+    await tf.setBackend(backend);
+    for (const [name, spec] of [['mlp', MLP], ['cnn', CNN]] as const) {
+      const slow = backend === 'cpu';
+      const batches = quick || slow ? (name === 'cnn' ? 4 : 20) : name === 'cnn' ? 40 : 200;
+      await loopThroughput(spec, 2, 0);
+      const r = await loopThroughput(spec, batches, 10);
+      rows.push({ backend, model: name, ...r });
+      if (!slow) {
+        const on: number[] = [];
+        const off: number[] = [];
+        for (let rep = 0; rep < (quick ? 1 : 3); rep++) {
+          off.push((await loopThroughput(spec, batches, 0)).samplesPerSecond);
+          on.push((await loopThroughput(spec, batches, 10)).samplesPerSecond);
+        }
+        const withOui = median(on);
+        const withoutOui = median(off);
+        overhead.push({ backend, model: name, withOui, withoutOui, overheadPercent: (withoutOui / withOui - 1) * 100 });
+      }
+    }
+  }
+  await tf.setBackend(wasm.name);
+  return { backend: wasm, rows, overhead };
+}
+
+function torchReference(threads: number): Record<string, number | string> | null {
+  if (args['skip-torch']) return null;
+  const candidates = [process.env.LIGHTPATH_TORCH_PYTHON, join(homedir(), '.cache/lightpath/torch-venv/bin/python'), 'python3'].filter((p): p is string => !!p);
+  for (const py of candidates) {
+    if (py.includes('/') && !existsSync(py)) continue;
+    try {
+      const out = execFileSync(py, [join(import.meta.dirname, 'torch_ref.py'), '--threads', String(threads), '--batch', String(BATCH), '--steps', quick ? '10' : '50'], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'ignore'],
+      });
+      return { python: py, ...(JSON.parse(out) as Record<string, number | string>) };
+    } catch {
+      continue;
+    }
+  }
+  return null;
+}
+
+function toRaw(set: ImageSet, rows: ArrayLike<number>): RawSplit {
+  const dim = set.height * set.width;
+  const images = new Uint8Array(rows.length * dim);
+  const labels = new Uint8Array(rows.length);
+  for (let r = 0; r < rows.length; r++) {
+    images.set(set.images.subarray(rows[r]! * dim, (rows[r]! + 1) * dim), r * dim);
+    labels[r] = set.labels[rows[r]!]!;
+  }
+  return { images, labels, count: rows.length, dim, classes: 10 };
+}
+
+/** AUC of METHODS.md §1: trapezoid integral of validation accuracy (%) over epochs, / 100. */
+function auc(acc: number[]): number {
+  let s = 0;
+  for (let i = 1; i < acc.length; i++) s += ((acc[i - 1]! + acc[i]!) * 100) / 2;
+  return s / 100;
+}
+
+async function initSection() {
+  const epochs = quick ? 2 : Number(args.epochs);
+  const { train } = await loadFashionMnist();
+  const split = seededSplit(train.count, 5000, 42);
+  const val = toRaw(train, split.val);
+  const cnnCount = Math.min(split.train.length, Number(args['cnn-train'] ?? (quick ? 2000 : split.train.length)));
+  const inits: InitializerName[] = ['sinusoidal', 'sinusoidalFullRank', 'glorotUniform', 'heNormal'];
+  const jobs = (['mlp', 'cnn'] as const).flatMap((model) => inits.map((initializer) => ({ model, initializer })));
+  const results: { model: string; initializer: string; trainSamples: number; valAccuracy: number[]; maxValAccuracy: number; auc: number; seconds: number }[] = [];
+  const queue = [...jobs];
+  const worker = async () => {
+    for (let job = queue.shift(); job; job = queue.shift()) {
+      const spec = { ...(job.model === 'mlp' ? { ...MLP, hidden: [256, 128] } : CNN), initializer: job.initializer };
+      const rows = job.model === 'cnn' ? split.train.subarray(0, cnnCount) : split.train;
+      const model = buildModel(spec, SHAPE, 10, 42);
+      const parts = await modelToParts(model);
+      model.dispose();
+      const t0 = performance.now();
+      const out = await trainInThread({ model: parts, train: toRaw(train, rows), val, options: { ...baseOptions(epochs, 10), seed: 42 }, resumeFrom: null });
+      const acc = out.checkpoint.history.map((h) => h.valAccuracy!);
+      const r = { model: job.model, initializer: job.initializer, trainSamples: rows.length, valAccuracy: acc, maxValAccuracy: Math.max(...acc), auc: auc(acc), seconds: (performance.now() - t0) / 1000 };
+      results.push(r);
+      console.log(`  ${r.model} ${r.initializer}: max val ${(r.maxValAccuracy * 100).toFixed(2)} %, AUC ${r.auc.toFixed(2)} (${r.seconds.toFixed(0)} s)`);
+    }
+  };
+  await Promise.all([worker(), worker()]);
+  const spec: TopLevelSpec = {
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    title: `Fashion-MNIST validation accuracy by initializer (${epochs} epochs)`,
+    data: { values: results.flatMap((r) => r.valAccuracy.map((a, i) => ({ model: r.model, initializer: r.initializer, epoch: i + 1, accuracy: a * 100 }))) },
+    facet: { column: { field: 'model', type: 'nominal' } },
+    spec: {
+      width: 320,
+      height: 220,
+      mark: { type: 'line', point: true },
+      encoding: {
+        x: { field: 'epoch', type: 'quantitative' },
+        y: { field: 'accuracy', type: 'quantitative', title: 'validation accuracy (%)', scale: { zero: false } },
+        color: { field: 'initializer', type: 'nominal' },
+      },
+    },
+    resolve: { scale: { y: 'independent' } },
+  };
+  const svg = await new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' }).toSVG();
+  writeFileSync(join(outDir, 'init-comparison.svg'), svg);
+  return { epochs, cnnTrainSamples: cnnCount, results };
+}
+
+const t = await throughputSection();
+console.log(`\nTraining throughput (batch ${BATCH}, samples/s; ${t.backend.name} selected)`);
+console.table(t.rows.map((r) => ({ backend: r.backend, model: r.model, 'samples/s': Math.round(r.samplesPerSecond), 'peak RSS MiB': Math.round(r.peakRssMiB), 'peak tensors MiB': Math.round(r.peakTensorMiB) })));
+console.log('OUI overhead (every 10th batch vs off)');
+console.table(t.overhead.map((o) => ({ backend: o.backend, model: o.model, 'with OUI': Math.round(o.withOui), 'without OUI': Math.round(o.withoutOui), 'overhead %': o.overheadPercent.toFixed(2) })));
+const torch = torchReference(1);
+if (torch) {
+  const ours = (m: string) => t.rows.find((r) => r.backend === t.backend.name && r.model === m)!.samplesPerSecond;
+  console.log(`PyTorch ${torch.torch} on CPU, ${torch.threads} thread (same batch and widths)`);
+  console.table(['mlp', 'cnn'].map((m) => ({ model: m, 'lightpath samples/s': Math.round(ours(m)), 'pytorch samples/s': Math.round(torch[m] as number), ratio: (ours(m) / (torch[m] as number)).toFixed(2), goal: m === 'mlp' ? '≥ 0.6' : '≥ 0.4' })));
+} else {
+  console.log('PyTorch reference skipped (no python3 with torch; pip install torch, or set LIGHTPATH_TORCH_PYTHON)');
+}
+const init = args['skip-init'] ? null : (console.log('\nInitialization comparison on Fashion-MNIST'), await initSection());
+if (init) {
+  console.table(init.results.map((r) => ({ model: r.model, initializer: r.initializer, 'train samples': r.trainSamples, 'max val acc %': (r.maxValAccuracy * 100).toFixed(2), AUC: r.auc.toFixed(2) })));
+  console.log(`plot: ${join(outDir, 'init-comparison.svg')}`);
+}
+writeFileSync(join(outDir, 'bench.json'), JSON.stringify({ date: new Date().toISOString(), quick, throughput: t, torch, init }, null, 2));
+console.log(`results: ${join(outDir, 'bench.json')}`);

@@ -1,0 +1,64 @@
+"""PyTorch CPU reference for lightpath's throughput benchmark.
+
+Trains the same models as bench/run.ts (MLP 784-512-512-10 and the small CNN:
+conv3x3(32)-ReLU-maxpool2 -> conv3x3(64)-ReLU-maxpool2 -> dense(128)-ReLU -> dense(10))
+with the same batch size on random data, and prints one JSON object with samples/s
+per model. Usage: python3 torch_ref.py --threads 1 --batch 128 --steps 50
+"""
+import argparse
+import json
+import time
+
+import torch
+from torch import nn
+
+
+def mlp():
+    return nn.Sequential(nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 512), nn.ReLU(), nn.Linear(512, 10))
+
+
+def cnn():
+    return nn.Sequential(
+        nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(64 * 7 * 7, 128), nn.ReLU(), nn.Linear(128, 10),
+    )
+
+
+def throughput(model, shape, batch, steps):
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=1e-4)
+    loss_fn = nn.CrossEntropyLoss()
+    x = torch.rand(batch, *shape)
+    y = torch.randint(0, 10, (batch,))
+    for _ in range(5):
+        opt.zero_grad()
+        loss_fn(model(x), y).backward()
+        opt.step()
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        opt.zero_grad()
+        loss_fn(model(x), y).backward()
+        opt.step()
+    return batch * steps / (time.perf_counter() - t0)
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--batch", type=int, default=128)
+    p.add_argument("--steps", type=int, default=50)
+    a = p.parse_args()
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(0)
+    out = {
+        "torch": torch.__version__,
+        "threads": a.threads,
+        "batch": a.batch,
+        "mlp": throughput(mlp(), (784,), a.batch, a.steps),
+        "cnn": throughput(cnn(), (1, 28, 28), a.batch, max(5, a.steps // 5)),
+    }
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()
