@@ -86,8 +86,13 @@ program
     if (!['cpu', 'gpu', 'all'].includes(v)) throw new InvalidArgumentError('expected cpu, gpu or all');
     return v;
   }, 'all')
-  .action(async (o: { role: string }) => {
-    await runWorkerProcess(o.role === 'all' ? ['cpu', 'gpu'] : [o.role as 'cpu' | 'gpu']).catch(fail);
+  .option('--slots <n>', 'training activities at once on this worker (one per GPU; on CPU each uses one core)', (v) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
+    return n;
+  }, 1)
+  .action(async (o: { role: string; slots: number }) => {
+    await runWorkerProcess(o.role === 'all' ? ['cpu', 'gpu'] : [o.role as 'cpu' | 'gpu'], o.slots).catch(fail);
   });
 
 await program.parseAsync();
