@@ -53,6 +53,12 @@ export interface TrainCheckpoint {
 export interface TrainHooks {
   /** Continue from this checkpoint instead of the model's current weights. */
   resumeFrom?: TrainCheckpoint;
+  /**
+   * Stop after this epoch (1-based) instead of `epochs`: training in chunks. The
+   * schedule still spans `epochs`, so chunks chained through their checkpoints give
+   * exactly the uninterrupted run.
+   */
+  untilEpoch?: number;
   /** Called after each epoch with its metrics and the checkpoint at its end. */
   onEpoch?: (metrics: EpochMetrics, checkpoint: TrainCheckpoint) => void | Promise<void>;
   /** Called after each batch (progress within an epoch). */
@@ -119,7 +125,8 @@ export async function trainClassifier(
   const yb = new Int32Array(bs);
 
   try {
-    for (let epoch = startEpoch; epoch < opts.epochs; epoch++) {
+    const lastEpoch = Math.min(opts.epochs, hooks.untilEpoch ?? opts.epochs);
+    for (let epoch = startEpoch; epoch < lastEpoch; epoch++) {
       const t0 = performance.now();
       for (let i = 0; i < order.length; i++) order[i] = i;
       rng.shuffle(order);
@@ -168,7 +175,7 @@ export async function trainClassifier(
       const ckpt = await snapshot(model, epoch + 1, rng, meter, opt, history);
       await hooks.onEpoch?.(metrics, ckpt);
     }
-    return await snapshot(model, opts.epochs, rng, meter, opt, history);
+    return await snapshot(model, Math.max(startEpoch, lastEpoch), rng, meter, opt, history);
   } finally {
     opt.dispose();
   }

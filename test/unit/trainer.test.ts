@@ -88,3 +88,13 @@ test('an AbortSignal stops training within one batch', async () => {
   assert.equal(batchesAfterAbort, 0);
   model.dispose();
 });
+
+test('training in chunks (untilEpoch) chained through checkpoints equals one run', async () => {
+  const straight = await trainClassifier(mlp(), data, val, opts);
+  let ckpt: TrainCheckpoint | undefined;
+  for (const until of [1, 3, 4]) {
+    ckpt = await trainClassifier(mlp(), data, val, opts, { resumeFrom: ckpt, untilEpoch: until });
+    assert.equal(ckpt.epoch, until);
+  }
+  ckpt!.weights.forEach((w, k) => assert.deepEqual(Buffer.from(w.buffer), Buffer.from(straight.weights[k]!.buffer), `weight ${k}`));
+});
