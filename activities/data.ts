@@ -1,8 +1,8 @@
 /** Data preparation: read the source IDX files, split, store the splits as bundles. */
-import { join } from 'node:path';
 import { existsSync } from 'node:fs';
 import { loadFashionMnist, findFashionMnist, type ImageSet } from '../ml/data/fashion-mnist.js';
 import { seededSplit } from '../ml/data/images.js';
+import { syntheticImages } from '../ml/data/synthetic.js';
 import { InvalidInputError } from '../ml/errors.js';
 import { openStore } from '../storage/open.js';
 import { encodeBundle } from '../storage/bundle.js';
@@ -31,18 +31,23 @@ function putSplit(store: ArtifactStore, set: ImageSet, split: string, source: st
   );
 }
 
+/** Reads a data source: `fashion-mnist`, `synthetic`, or a folder with the four Fashion-MNIST IDX files. */
+async function loadSource(source: string): Promise<{ train: ImageSet; test: ImageSet }> {
+  if (source === 'synthetic') return syntheticImages();
+  const dir = source === 'fashion-mnist' ? findFashionMnist() : source;
+  if (dir !== null && !existsSync(dir)) throw new InvalidInputError(`data.source: folder ${dir} does not exist`);
+  return loadFashionMnist(dir);
+}
+
 /**
- * Reads the data source (`fashion-mnist`, or a folder with the four Fashion-MNIST
- * IDX files), holds out a seeded validation split from the training set, and
+ * Reads the data source (see `loadSource`), holds out a seeded validation split from the training set, and
  * stores train/val/test as content-addressed bundles.
  */
 export function prepareData(input: PrepareDataInput): Promise<PreparedData> {
   return badInputIsFinal(async () => {
-    const dir = input.source === 'fashion-mnist' ? findFashionMnist() : input.source;
-    if (dir !== null && !existsSync(dir)) throw new InvalidInputError(`data.source: folder ${dir} does not exist`);
-    const { train, test } = await loadFashionMnist(dir);
+    const { train, test } = await loadSource(input.source);
     if (input.validationSize >= train.count) {
-      throw new InvalidInputError(`data.validationSize ${input.validationSize} must be below the ${train.count} training samples in ${join(dir!, '')}`);
+      throw new InvalidInputError(`data.validationSize ${input.validationSize} must be below the ${train.count} training samples of ${input.source}`);
     }
     const store = openStore(input.store);
     const split = seededSplit(train.count, input.validationSize, input.seed);

@@ -51,7 +51,8 @@ export function trainModel(input: TrainInput): Promise<TrainResult> {
     const store = openStore(input.store);
     const latestKey = `runs/${input.runId}/train/${info.activityId}/latest-checkpoint.json`;
     const previous = await lastCheckpoint(info.heartbeatDetails as TrainHeartbeat | undefined, store, latestKey);
-    const resumeFrom: TrainCheckpoint | null = previous?.checkpoint ? await readCheckpoint(previous.checkpoint) : null;
+    const startRef = previous?.checkpoint ?? input.from ?? null;
+    const resumeFrom: TrainCheckpoint | null = startRef ? await readCheckpoint(startRef) : null;
     const [model, train, val] = await Promise.all([
       readModel(input.initial),
       readSplit(input.data.train),
@@ -76,20 +77,20 @@ export function trainModel(input: TrainInput): Promise<TrainResult> {
     let backend = '';
     try {
       const out = await trainInThread(
-        { model, train, val, options: trainOptions(input), resumeFrom },
+        { model, train, val, options: trainOptions(input), resumeFrom, untilEpoch: input.untilEpoch ?? null },
         {
           signal: ctx.cancellationSignal,
           onBackend: (b) => {
             backend = b.name;
-            tell({ epoch: resumeFrom?.epoch ?? 0, backend: b.name }, true);
+            tell({ tag: input.tag, epoch: resumeFrom?.epoch ?? 0, backend: b.name }, true);
           },
-          onBatch: (epoch, batch, batches) => tell({ epoch: epoch - 1, batch, batches }, false),
+          onBatch: (epoch, batch, batches) => tell({ tag: input.tag, epoch: epoch - 1, batch, batches }, false),
           onEpoch: async (metrics, checkpoint) => {
             const ref = await writeCheckpoint(store, checkpoint);
             last = { epoch: metrics.epoch, checkpoint: ref, metrics };
             await store.putNamed(latestKey, new TextEncoder().encode(JSON.stringify(last)));
             ctx.heartbeat(last);
-            tell({ epoch: metrics.epoch, metrics }, true);
+            tell({ tag: input.tag, epoch: metrics.epoch, metrics }, true);
           },
         },
       );

@@ -7,6 +7,9 @@ import { z } from 'zod';
 
 const positiveInt = z.number().int().positive();
 
+/** The default weight-decay grid: 7 half-decades from 1e-5 to 1e-2. */
+const HALF_DECADES = [1e-5, 3.16e-5, 1e-4, 3.16e-4, 1e-3, 3.16e-3, 1e-2];
+
 /** Kernel initializers a config may name (ml/init/registry.ts implements them; a unit test keeps the lists equal). */
 export const INITIALIZER_NAMES = ['sinusoidal', 'sinusoidalFullRank', 'glorotUniform', 'glorotNormal', 'heUniform', 'heNormal', 'orthogonal', 'lsuv'] as const;
 
@@ -16,7 +19,7 @@ export const PipelineConfigSchema = z
     seed: z.number().int().nonnegative().default(42),
     data: z
       .object({
-        /** `fashion-mnist` (found locally by the worker), or a folder holding the four IDX files. */
+        /** `fashion-mnist` (found locally by the worker), `synthetic` (small, generated), or a folder holding the four IDX files. */
         source: z.string().min(1).default('fashion-mnist'),
         validationSize: z.number().int().nonnegative().default(5000),
       })
@@ -65,6 +68,40 @@ export const PipelineConfigSchema = z
       .object({ pairs: positiveInt.default(28), every: z.number().int().nonnegative().default(10) })
       .strict()
       .default({ pairs: 28, every: 10 }),
+    search: z
+      .object({
+        /**
+         * `off`: train once with `train.weightDecay`. `search`: OUI-driven weight-decay search
+         * that stops candidates early. `grid`: every candidate to the end (the baseline).
+         * `controller`: one run whose weight decay is steered to keep OUI in the band.
+         */
+        mode: z.enum(['off', 'search', 'grid', 'controller']).default('off'),
+        /** Weight decays to try; default 7 half-decades 1e-5 … 1e-2. */
+        candidates: z.array(z.number().positive()).min(1).default(HALF_DECADES),
+        band: z
+          .tuple([z.number().min(0).max(1), z.number().min(0).max(1)])
+          .refine(([lo, hi]) => lo < hi, 'low must be below high')
+          .default([0.6, 0.8]),
+        /** Nobody is stopped before this epoch; default 10 % of `train.epochs` (at least 1). */
+        warmupEpochs: z.number().int().nonnegative().optional(),
+        /** Epochs per training activity between decisions. */
+        chunkEpochs: positiveInt.default(1),
+        /** Candidates kept when several survive. */
+        keep: positiveInt.default(1),
+        /** Candidates training at once (training slots). */
+        concurrency: positiveInt.default(2),
+        /** OUI change below which a surviving candidate counts as stable. */
+        stability: z.number().positive().default(0.02),
+        /** Controller: multiplicative weight-decay step, floor and ceiling. */
+        controllerFactor: z.number().gt(1).default(2),
+        floor: z.number().positive().default(1e-7),
+        ceiling: z.number().positive().default(1),
+      })
+      .strict()
+      .default({
+        mode: 'off', candidates: HALF_DECADES, band: [0.6, 0.8], chunkEpochs: 1, keep: 1, concurrency: 2,
+        stability: 0.02, controllerFactor: 2, floor: 1e-7, ceiling: 1,
+      }),
     execution: z
       .object({
         /** Artifact store URI (`s3://bucket/prefix` or a path); default: the client's configured store. */

@@ -1,10 +1,12 @@
 /**
  * `trainPipeline`: prepare data → initialize (Sinusoidal, METHODS.md §1) → train
- * (OUI per epoch, METHODS.md §2) → evaluate. Orchestration only: every stage is an
+ * (OUI per epoch, METHODS.md §2; optionally the OUI-driven weight-decay search as a
+ * child workflow) → evaluate. Orchestration only: every stage is an
  * activity that passes artifact references, never tensors. Training and inference
  * run on the `lightpath-gpu` task queue, everything else on `lightpath`.
  */
 import {
+  executeChild,
   proxyActivities,
   defineQuery,
   defineSignal,
@@ -14,7 +16,8 @@ import {
 } from '@temporalio/workflow';
 import type * as activities from '../activities/index.js';
 import { parsePipelineConfig, ConfigError } from './config.js';
-import { TRAINING_PROGRESS_SIGNAL, type ManifestEntry, type PipelineResult, type Progress, type TrainingProgress } from './types.js';
+import { TRAINING_PROGRESS_SIGNAL, type ManifestEntry, type PipelineResult, type Progress, type TrainingProgress, type TrainResult } from './types.js';
+import { weightDecaySearch } from './weight-decay-search.js';
 import { CPU_TASK_QUEUE, GPU_TASK_QUEUE } from './queues.js';
 
 /** Live stage, epoch and latest metrics. */
@@ -109,7 +112,29 @@ export async function trainPipeline(input: TrainPipelineInput): Promise<Pipeline
     await manifest('running');
 
     progress.stage = 'train';
-    const trained = await gpu.trainModel({ store, runId, data, initial: init.model, train: config.train, oui: config.oui, seed: config.seed });
+    let trained: TrainResult;
+    if (config.search.mode === 'off') {
+      trained = await gpu.trainModel({ store, runId, data, initial: init.model, train: config.train, oui: config.oui, seed: config.seed });
+    } else {
+      progress.stage = 'search';
+      const search = await executeChild(weightDecaySearch, {
+        workflowId: `${runId}-wd-search`,
+        args: [{ store, runId, data, initial: init.model, config }],
+      });
+      trained = search.training;
+      metrics.weightDecaySearch = {
+        mode: search.mode,
+        chosenWeightDecay: search.winner.weightDecay,
+        winner: search.winner.id,
+        epochsSpent: search.epochsSpent,
+        decisions: search.decisions,
+        candidates: search.candidates.map(({ checkpoint: _c, model: _m, ...rest }) => rest),
+      };
+      for (const c of search.candidates) {
+        if (c.checkpoint) artifacts.push({ stage: 'search', name: `checkpoint-${c.id}`, ref: c.checkpoint, inputs: { weightDecay: c.weightDecay, epoch: c.epoch } });
+      }
+      progress.stage = 'train';
+    }
     progress.backend = trained.backend;
     progress.metrics = trained.history.at(-1) ?? null;
     progress.epoch = trained.history.length;

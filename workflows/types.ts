@@ -3,6 +3,7 @@ export const TRAINING_PROGRESS_SIGNAL = 'trainingProgress';
 
 /** Live training progress, sent by the training activity. */
 export interface TrainingProgress {
+  tag?: string;
   epoch: number;
   batch?: number;
   batches?: number;
@@ -77,6 +78,12 @@ export interface TrainInput {
   train: PipelineConfig['train'];
   oui: PipelineConfig['oui'];
   seed: number;
+  /** Continue from this checkpoint (a chunk of a longer run); default: from `initial`. */
+  from?: Ref | null;
+  /** Stop after this epoch (training in chunks); default: `train.epochs`. */
+  untilEpoch?: number;
+  /** Label of this training in progress signals (e.g. a weight-decay candidate). */
+  tag?: string;
 }
 /** Details heartbeated by the training activity; a retry resumes from `checkpoint`. */
 export interface TrainHeartbeat {
@@ -114,7 +121,7 @@ export interface ManifestEntry {
 
 /** Live progress, returned by the `progress` query. */
 export interface Progress {
-  stage: 'prepare' | 'initialize' | 'train' | 'evaluate' | 'done' | 'failed';
+  stage: 'prepare' | 'initialize' | 'search' | 'train' | 'evaluate' | 'done' | 'failed';
   epoch: number;
   epochs: number;
   batch: number | null;

@@ -24,6 +24,7 @@ async function main(job: TrainJob): Promise<void> {
   let lastBatchPost = 0;
   const final = await trainClassifier(model, toData(job.train), job.val ? toData(job.val) : null, job.options, {
     resumeFrom: job.resumeFrom ?? undefined,
+    untilEpoch: job.untilEpoch ?? undefined,
     shouldStop: () => Atomics.load(stop, 0) === 1,
     onBatch: (epoch, batch, batches) => {
       const now = Date.now();

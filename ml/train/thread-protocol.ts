@@ -19,6 +19,8 @@ export interface TrainJob {
   val: RawSplit | null;
   options: TrainOptions;
   resumeFrom: TrainCheckpoint | null;
+  /** Stop after this epoch (chunked training); null = run to `options.epochs`. */
+  untilEpoch?: number | null;
   /** Shared flag: set element 0 to 1 to stop training within one batch. */
   stopFlag: SharedArrayBuffer;
 }

@@ -40,9 +40,9 @@ export async function startServices(): Promise<Services> {
 }
 
 /** Runs in-process workers of `roles` against the test server until the returned stop() is called. */
-export async function startWorkers(address: string, roles: WorkerRole[]): Promise<{ stop(): Promise<void> }> {
+export async function startWorkers(address: string, roles: WorkerRole[], gpuSlots = 1): Promise<{ stop(): Promise<void> }> {
   const connection = await connectWorker({ address });
-  const workers = await createWorkers({ connection, roles });
+  const workers = await createWorkers({ connection, roles, gpuSlots });
   const ac = new AbortController();
   const running = runWorkers(workers, ac.signal);
   return {
