@@ -87,3 +87,23 @@ test('a stopCandidate signal stops that candidate; grid mode trains the rest to 
   assert.ok(decisions.some((d) => d.candidate === stopped.id && d.verdict === 'stopped-by-user'));
   for (const c of candidates.filter((c) => c.id !== stopped.id)) assert.equal(c.epoch, 4, `${c.id} trained to the end`);
 });
+
+test('controller: a weight decay that collapses OUI below the band is lowered between chunks', async () => {
+  const { runId, handle } = await lp.startPipeline(
+    { ...base, name: 'wdctl', train: { ...base.train, weightDecay: 50 }, search: { mode: 'controller', band: [0.02, 0.99], controllerFactor: 100 } },
+    { store: svc.store },
+  );
+  await handle.result();
+  const { candidates, decisions } = await searchState(runId);
+  const run = candidates[0]!;
+  assert.equal(candidates.length, 1);
+  assert.equal(run.epoch, 4);
+  for (let k = 0; k + 1 < run.epoch; k++) {
+    const expected = run.oui[k]! < 0.02 ? Math.max(1e-7, run.weightDecays[k]! / 100) : run.oui[k]! > 0.99 ? run.weightDecays[k]! * 100 : run.weightDecays[k]!;
+    assert.equal(run.weightDecays[k + 1], expected, `epoch ${k + 2}: OUI after epoch ${k + 1} was ${run.oui[k]}`);
+  }
+  const lowered = decisions.filter((d) => d.verdict === 'lower-weight-decay');
+  assert.ok(lowered.length >= 1, 'the collapsed run had its weight decay lowered');
+  assert.match(lowered[0]!.reason, /weight decay 5\.00e\+1 → 5\.00e-1/);
+  assert.ok(run.oui.at(-1)! >= 0.02, `OUI back in the band at the end: ${run.oui.join(', ')}`);
+});
