@@ -1,3 +1,4 @@
 /** Workflow entry points (the bundle Temporal's worker loads). */
-export { trainPipeline, progressQuery, trainingProgressSignal } from './train-pipeline.js';
+export { trainPipeline, progressQuery } from './train-pipeline.js';
+export { trainingProgressSignal } from './signals.js';
 export { weightDecaySearch, candidatesQuery, decisionsQuery, stopCandidateSignal, stopSearchSignal, setWeightDecaySignal, setBandSignal } from './weight-decay-search.js';

@@ -9,21 +9,19 @@ import {
   executeChild,
   proxyActivities,
   defineQuery,
-  defineSignal,
   setHandler,
   workflowInfo,
   ApplicationFailure,
 } from '@temporalio/workflow';
 import type * as activities from '../activities/index.js';
 import { parsePipelineConfig, ConfigError } from './config.js';
-import { TRAINING_PROGRESS_SIGNAL, type ManifestEntry, type PipelineResult, type Progress, type TrainingProgress, type TrainResult } from './types.js';
+import type { ManifestEntry, PipelineResult, Progress, TrainResult } from './types.js';
+import { trainingProgressSignal } from './signals.js';
 import { weightDecaySearch } from './weight-decay-search.js';
 import { CPU_TASK_QUEUE, GPU_TASK_QUEUE } from './queues.js';
 
 /** Live stage, epoch and latest metrics. */
 export const progressQuery = defineQuery<Progress>('progress');
-/** Sent by the training activity after each epoch (and periodically within one). */
-export const trainingProgressSignal = defineSignal<[TrainingProgress]>(TRAINING_PROGRESS_SIGNAL);
 
 /** Input of `trainPipeline`: the raw config (validated here too) and the store to write to. */
 export interface TrainPipelineInput {

@@ -24,6 +24,7 @@ import { proxyActivities, defineQuery, defineSignal, setHandler } from '@tempora
 import type * as activities from '../activities/index.js';
 import type { PipelineConfig } from './config.js';
 import { GPU_TASK_QUEUE } from './queues.js';
+import { trainingProgressSignal } from './signals.js';
 import { ouiBandVerdict } from '../ml/oui-pruner.js';
 import type { EpochMetrics, ModelRefs, PreparedData, Ref, TrainResult } from './types.js';
 
@@ -40,6 +41,10 @@ export interface Candidate {
   model: ModelRefs | null;
   /** Weight decay used in each epoch (changes only in controller mode). */
   weightDecays: number[];
+  /** Latest epoch reported live by the running chunk. */
+  liveEpoch: number;
+  /** Each finished chunk: the epoch it ended at, its attempt and the epoch that attempt started from. */
+  chunks: { until: number; attempt: number; resumedFromEpoch: number }[];
 }
 
 /** One entry of the decision log. */
@@ -103,12 +108,18 @@ export async function weightDecaySearch(input: WeightDecaySearchInput): Promise<
     checkpoint: null,
     model: null,
     weightDecays: [],
+    liveEpoch: 0,
+    chunks: [],
   }));
   const userStops = new Set<string>();
   setHandler(candidatesQuery, () => candidates);
   setHandler(decisionsQuery, () => decisions);
   setHandler(stopCandidateSignal, (id) => void userStops.add(id));
   setHandler(stopSearchSignal, () => void (stopAll = true));
+  setHandler(trainingProgressSignal, (p) => {
+    const c = candidates.find((x) => x.id === p.tag);
+    if (c) c.liveEpoch = Math.max(c.liveEpoch, p.epoch);
+  });
   setHandler(setWeightDecaySignal, (wd) => {
     const c = candidates[0]!;
     decisions.push({ epoch: c.epoch, candidate: c.id, oui: c.oui.at(-1) ?? null, verdict: 'set-weight-decay', reason: `user set weight decay ${formatWd(c.weightDecay)} → ${formatWd(wd)}` });
@@ -150,6 +161,7 @@ export async function weightDecaySearch(input: WeightDecaySearchInput): Promise<
       c.weightDecays.push(c.weightDecay);
     }
     c.epoch = r.history.length;
+    c.chunks.push({ until, attempt: r.attempt, resumedFromEpoch: r.resumedFromEpoch });
     c.checkpoint = r.checkpoint;
     c.model = r.model;
     results.set(c.id, r);

@@ -1,0 +1,74 @@
+/**
+ * A GPU worker killed in the middle of a weight-decay search: after a new worker
+ * starts, every candidate continues from its last checkpoint (no candidate is
+ * retrained from zero) and the search completes.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { startServices, startWorkers, type Services } from '../helpers/services.js';
+import { connect, type LightpathClient } from '../../cli/client.js';
+import type { Candidate } from '../../workflows/weight-decay-search.js';
+
+let svc: Services;
+let cpuWorker: { stop(): Promise<void> };
+let lp: LightpathClient;
+const children: ChildProcess[] = [];
+
+function gpuWorkerProcess(): ChildProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bin/lightpath.js', 'worker', '--role', 'gpu', '--slots', '2'], {
+    env: { ...process.env, TEMPORAL_ADDRESS: svc.temporal.address },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  children.push(child);
+  return child;
+}
+
+before(async () => {
+  svc = await startServices();
+  cpuWorker = await startWorkers(svc.temporal.address, ['cpu']);
+  lp = await connect({ address: svc.temporal.address });
+});
+
+after(async () => {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+  await lp?.close();
+  await cpuWorker?.stop();
+  await svc?.stop();
+});
+
+test('worker killed mid-search: every candidate resumes from its checkpoint', async () => {
+  const epochs = 6;
+  const first = gpuWorkerProcess();
+  const { runId, handle } = await lp.startPipeline(
+    {
+      name: 'wdrestart',
+      data: { source: 'synthetic', validationSize: 300 },
+      model: { hidden: [64, 32] },
+      train: { epochs, batchSize: 20, learningRate: 0.01 },
+      search: { mode: 'grid', candidates: [1e-4, 1e-3], chunkEpochs: epochs, concurrency: 2 },
+      execution: { heartbeatTimeoutSeconds: 5 },
+    },
+    { store: svc.store },
+  );
+  const child = lp.client.workflow.getHandle(`${runId}-wd-search`);
+  const deadline = Date.now() + 240_000;
+  for (;;) {
+    assert.ok(Date.now() < deadline, 'candidates never reached epoch 2');
+    const live = await child.query<Candidate[]>('candidates').catch(() => null);
+    if (live && live.every((c) => c.liveEpoch >= 2)) break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  first.kill('SIGKILL');
+  await new Promise((r) => first.once('exit', r));
+  gpuWorkerProcess();
+  await handle.result();
+  const candidates = await child.query<Candidate[]>('candidates');
+  for (const c of candidates) {
+    assert.equal(c.epoch, epochs, `${c.id} finished`);
+    const chunk = c.chunks.at(-1)!;
+    assert.ok(chunk.attempt >= 2, `${c.id}: attempt ${chunk.attempt}`);
+    assert.ok(chunk.resumedFromEpoch >= 2, `${c.id} resumed from epoch ${chunk.resumedFromEpoch}, not from zero`);
+    assert.deepEqual(c.oui.length, epochs);
+  }
+});
