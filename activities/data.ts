@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { loadFashionMnist, findFashionMnist, type ImageSet } from '../ml/data/fashion-mnist.js';
 import { seededSplit } from '../ml/data/images.js';
 import { syntheticImages } from '../ml/data/synthetic.js';
+import { Rng } from '../ml/rng.js';
 import { InvalidInputError } from '../ml/errors.js';
 import { openStore } from '../storage/open.js';
 import { encodeBundle } from '../storage/bundle.js';
@@ -51,7 +52,8 @@ export function prepareData(input: PrepareDataInput): Promise<PreparedData> {
     }
     const store = openStore(input.store);
     const split = seededSplit(train.count, input.validationSize, input.seed);
-    const trainSet = subset(train, split.train);
+    const trainRows = input.trainLimit ? Rng.fromSeed(input.seed + 1).shuffle(split.train.slice()).subarray(0, input.trainLimit).sort() : split.train;
+    const trainSet = subset(train, trainRows);
     const valSet = input.validationSize > 0 ? subset(train, split.val) : null;
     return {
       train: await putSplit(store, trainSet, 'train', input.source),

@@ -22,6 +22,8 @@ export const PipelineConfigSchema = z
         /** `fashion-mnist` (found locally by the worker), `synthetic` (small, generated), or a folder holding the four IDX files. */
         source: z.string().min(1).default('fashion-mnist'),
         validationSize: z.number().int().nonnegative().default(5000),
+        /** Use at most this many training samples (a seeded subset); default: all. */
+        trainLimit: positiveInt.optional(),
       })
       .strict()
       .default({ source: 'fashion-mnist', validationSize: 5000 }),

@@ -88,7 +88,7 @@ export async function trainPipeline(input: TrainPipelineInput): Promise<Pipeline
     });
 
   try {
-    const data = await cpu.prepareData({ store, source: config.data.source, validationSize: config.data.validationSize, seed: config.seed });
+    const data = await cpu.prepareData({ store, source: config.data.source, validationSize: config.data.validationSize, trainLimit: config.data.trainLimit, seed: config.seed });
     for (const [name, ref] of [['train', data.train], ['val', data.val], ['test', data.test]] as const) {
       if (ref) artifacts.push({ stage: 'prepare', name: `dataset-${name}`, ref, inputs: { source: data.source, validationSize: config.data.validationSize, seed: config.seed } });
     }

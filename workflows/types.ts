@@ -42,6 +42,7 @@ export interface PrepareDataInput {
   store: string;
   source: string;
   validationSize: number;
+  trainLimit?: number;
   seed: number;
 }
 export interface PreparedData {
