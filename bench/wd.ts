@@ -8,6 +8,9 @@
  * grid candidate's OUI was inside the band, and a plot of OUI per epoch per weight
  * decay with the band. Writes bench/results/wd.json and wd-oui.svg. Not a test.
  *
+ * Training follows the OUI paper's setup: SGD with momentum 0.9, LR 0.01, cosine
+ * schedule, coupled L2 weight decay over the default grid 1e-5 … 1e-2.
+ *
  * Options: --epochs N (budget, default 10), --models mlp,cnn, --cnn-train N
  * (CNN training subset, default 20000), --quick.
  */
@@ -80,7 +83,13 @@ try {
     for (const mode of ['grid', 'search', 'controller'] as const) {
       const t0 = performance.now();
       const { runId, handle } = await lp.startPipeline(
-        { name: `bench-${model}-${mode}`, data, model: modelCfg, train: { epochs, weightDecay: 1e-3 }, search: { mode, band } },
+        {
+          name: `bench-${model}-${mode}`,
+          data,
+          model: modelCfg,
+          train: { epochs, optimizer: 'sgd', momentum: 0.9, learningRate: 0.01, schedule: 'cosine', weightDecayMode: 'coupled', weightDecay: 1e-3 },
+          search: { mode, band },
+        },
         { store: storeDir },
       );
       const result = await handle.result();
