@@ -3,3 +3,4 @@ export { prepareData } from './data.js';
 export { initializeModel, evaluateModel } from './model.js';
 export { trainModel } from './train.js';
 export { writeRunManifest } from './manifest.js';
+export { extractStructure, fitEstimator, mergeEstimators, evaluateEstimator } from './glai.js';

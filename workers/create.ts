@@ -55,7 +55,13 @@ export async function createWorkers(opts: WorkerOptions): Promise<Worker[]> {
         namespace,
         taskQueue: CPU_TASK_QUEUE,
         workflowBundle: await workflowBundle(),
-        activities: { prepareData: activities.prepareData, initializeModel: activities.initializeModel, writeRunManifest: activities.writeRunManifest },
+        activities: {
+          prepareData: activities.prepareData,
+          initializeModel: activities.initializeModel,
+          writeRunManifest: activities.writeRunManifest,
+          extractStructure: activities.extractStructure,
+          mergeEstimators: activities.mergeEstimators,
+        },
       }),
     );
   }
@@ -65,7 +71,12 @@ export async function createWorkers(opts: WorkerOptions): Promise<Worker[]> {
         connection: opts.connection,
         namespace,
         taskQueue: GPU_TASK_QUEUE,
-        activities: { trainModel: activities.trainModel, evaluateModel: activities.evaluateModel },
+        activities: {
+          trainModel: activities.trainModel,
+          evaluateModel: activities.evaluateModel,
+          fitEstimator: activities.fitEstimator,
+          evaluateEstimator: activities.evaluateEstimator,
+        },
         maxConcurrentActivityTaskExecutions: opts.gpuSlots ?? 1,
       }),
     );

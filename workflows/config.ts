@@ -104,6 +104,19 @@ export const PipelineConfigSchema = z
         mode: 'off', candidates: HALF_DECADES, band: [0.6, 0.8], chunkEpochs: 1, keep: 1, concurrency: 2,
         stability: 0.02, controllerFactor: 2, floor: 1e-7, ceiling: 1,
       }),
+    glai: z
+      .object({
+        /** Add the GLAI stages: structure extraction, one-pass estimator, evaluation. */
+        enabled: z.boolean().default(false),
+        /** Ridge strength λ, relative to the mean diagonal of A. */
+        lambda: z.number().positive().default(1e-3),
+        /** Hidden layer whose ReLU outputs are the features' values (0-based). */
+        valueLayer: z.number().int().nonnegative().default(0),
+        /** Hidden layer whose masks gate them; default: the last hidden layer. */
+        gateLayer: z.number().int().nonnegative().optional(),
+      })
+      .strict()
+      .default({ enabled: false, lambda: 1e-3, valueLayer: 0 }),
     execution: z
       .object({
         /** Artifact store URI (`s3://bucket/prefix` or a path); default: the client's configured store. */

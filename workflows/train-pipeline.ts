@@ -148,6 +148,23 @@ export async function trainPipeline(input: TrainPipelineInput): Promise<Pipeline
     progress.stage = 'evaluate';
     const evaluation = await gpu.evaluateModel({ model: trained.model, test: data.test });
     metrics.testAccuracy = evaluation.testAccuracy;
+    let glai: PipelineResult['glai'] = null;
+    if (config.glai.enabled) {
+      progress.stage = 'structure';
+      const structure = await cpu.extractStructure({ model: trained.model });
+      progress.stage = 'estimator';
+      const estimator = await gpu.fitEstimator({
+        store,
+        structure,
+        data: data.train,
+        features: { valueLayer: config.glai.valueLayer, gateLayer: config.glai.gateLayer },
+        lambda: config.glai.lambda,
+      });
+      artifacts.push({ stage: 'estimator', name: 'glai-estimator', ref: estimator.ref, inputs: { structureId: structure.id, data: data.train.sha256, glai: config.glai } });
+      const scores = await gpu.evaluateEstimator({ structure, estimator, test: data.test });
+      glai = { structure, estimator, ...scores };
+      metrics.glai = { structureId: structure.id, featureDim: estimator.dim, ...scores };
+    }
     progress.stage = 'done';
     const manifestUri = await manifest('completed');
     return {
@@ -158,6 +175,7 @@ export async function trainPipeline(input: TrainPipelineInput): Promise<Pipeline
       model: trained.model,
       manifest: manifestUri,
       resumedFromEpoch: trained.resumedFromEpoch,
+      glai,
     };
   } catch (e) {
     progress.stage = 'failed';

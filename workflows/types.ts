@@ -122,7 +122,7 @@ export interface ManifestEntry {
 
 /** Live progress, returned by the `progress` query. */
 export interface Progress {
-  stage: 'prepare' | 'initialize' | 'search' | 'train' | 'evaluate' | 'done' | 'failed';
+  stage: 'prepare' | 'initialize' | 'search' | 'train' | 'evaluate' | 'structure' | 'estimator' | 'done' | 'failed';
   epoch: number;
   epochs: number;
   batch: number | null;
@@ -140,4 +140,11 @@ export interface PipelineResult {
   model: ModelRefs;
   manifest: string;
   resumedFromEpoch: number;
+  /** GLAI stages' outputs, when enabled. */
+  glai: {
+    structure: { id: string; model: ModelRefs };
+    estimator: { ref: Ref; structureId: string; count: number; dim: number };
+    estimatorAccuracy: number;
+    selectorAccuracy: number;
+  } | null;
 }

@@ -2,8 +2,9 @@
  * GLAI's one-pass trainer (METHODS.md §3, consequence 1): sufficient statistics
  * A = Σ φ(x)φ(x)ᵀ and B = Σ φ(x)yᵀ (y one-hot), then W solves (A + λ'I)W = B.
  *
- * Per batch the products run on the tensor backend in float32; the running sums
- * are kept on the host in float64, so accumulating many batches loses nothing.
+ * Per batch the products run on the tensor backend in float32, split so they are
+ * (nearly) exact (see `accumulateStats`); the running sums are kept on the host in
+ * float64, so accumulating many batches loses nothing.
  * Statistics add: incremental retraining adds a new shard's statistics (reading only
  * the new samples) and merging sums those of several sites — both give exactly what
  * training on the union would (consequences 2 and 3). The ridge term is scaled to
@@ -35,21 +36,44 @@ export function emptyStats(structureId: string, spec: FeatureSpec, dim: number, 
   return { structureId, spec, dim, classes, count: 0, a: new Float64Array(dim * dim), b: new Float64Array(dim * classes) };
 }
 
-/** Adds the statistics of `data` to `stats` (in place), `batchSize` samples at a time. */
-export async function accumulateStats(stats: LinearStats, w: SelectorWeights, data: LabelledData, batchSize = 512): Promise<LinearStats> {
+/** Samples per batch: with 8-bit high parts, a batch's products sum exactly in float32 (2^14 · 2^9 < 2^24). */
+const EXACT_BATCH = 512;
+
+/**
+ * Adds the statistics of `data` to `stats` (in place).
+ *
+ * A float32 matmul rounds each batch's sums (relative error ~1e-7), and the solve
+ * amplifies that by the condition number, so merged and central estimators would
+ * differ by ~1e-3. Each batch is therefore split (Ozaki-style) per feature column:
+ * with σ_i the power of two ≥ max |φ_i| over the batch, H = round(φ/σ · 2⁷)/2⁷ · σ
+ * and L = φ − H (both exact). Every product H_i·H_j is an integer multiple of
+ * σ_iσ_j·2⁻¹⁴ of at most 2¹⁴ units, so HᵀH sums exactly in float32 over ≤ 512
+ * samples; the cross terms HᵀL + LᵀH and LᵀL are 2⁻⁸ and 2⁻¹⁶ smaller, so their
+ * rounding is ~1e-10 of A. B = ΦᵀY splits the same way. The result: statistics
+ * accurate to ~1e-9 whatever the batch boundaries, so sums of shards equal the union.
+ */
+export async function accumulateStats(stats: LinearStats, w: SelectorWeights, data: LabelledData): Promise<LinearStats> {
   if (data.classes !== stats.classes) throw new InvalidInputError(`data has ${data.classes} classes, the estimator ${stats.classes}`);
-  for (let from = 0; from < data.count; from += batchSize) {
-    const to = Math.min(data.count, from + batchSize);
-    const [ata, aty] = tf.tidy(() => {
-      const x = tf.tensor2d(data.x.subarray(from * data.dim, to * data.dim), [to - from, data.dim]);
+  for (let from = 0; from < data.count; from += EXACT_BATCH) {
+    const to = Math.min(data.count, from + EXACT_BATCH);
+    const phi = tf.tidy(() => gatedFeatures(w, stats.spec, tf.tensor2d(data.x.subarray(from * data.dim, to * data.dim), [to - from, data.dim])));
+    const colMax = tf.tidy(() => phi.abs().max(0));
+    const maxima = await colMax.data();
+    colMax.dispose();
+    const sigma = Float32Array.from(maxima, (m) => (m > 0 ? 2 ** Math.ceil(Math.log2(m)) : 1));
+    const parts = tf.tidy(() => {
+      const sig = tf.tensor1d(sigma);
+      const hi = phi.div(sig).mul(128).round().div(128).mul(sig);
+      const lo = phi.sub(hi);
       const y = tf.oneHot(tf.tensor1d(data.y.subarray(from, to), 'int32'), data.classes).toFloat();
-      const phi = gatedFeatures(w, stats.spec, x);
-      return [tf.matMul(phi, phi, true, false), tf.matMul(phi, y, true, false)];
+      const hl = tf.matMul(hi, lo, true, false);
+      return [tf.matMul(hi, hi, true, false), hl.add(hl.transpose()).add(tf.matMul(lo, lo, true, false)), tf.matMul(hi, y, true, false), tf.matMul(lo, y, true, false)];
     });
-    const [da, db] = await Promise.all([ata!.data(), aty!.data()]);
-    tf.dispose([ata!, aty!]);
-    for (let k = 0; k < da.length; k++) stats.a[k]! += da[k]!;
-    for (let k = 0; k < db.length; k++) stats.b[k]! += db[k]!;
+    phi.dispose();
+    const [hh, cross, hy, ly] = await Promise.all(parts.map((t) => t.data()));
+    tf.dispose(parts);
+    for (let k = 0; k < hh!.length; k++) stats.a[k]! += hh![k]! + cross![k]!;
+    for (let k = 0; k < hy!.length; k++) stats.b[k]! += hy![k]! + ly![k]!;
     stats.count += to - from;
   }
   return stats;

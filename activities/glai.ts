@@ -1,0 +1,142 @@
+/**
+ * GLAI activities (METHODS.md §3): freeze a trained model as the structure, fit
+ * the linear estimator in one pass over a data split (optionally on top of stored
+ * statistics: incremental retraining reads only the new samples), merge
+ * estimators, evaluate. Statistics live in the store as bundles (float64 A and B),
+ * never in payloads.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { selectBackend } from '../ml/backend/select.js';
+import { modelFromParts } from '../ml/models/io.js';
+import { selectorWeights, structureId } from '../ml/glai/selector.js';
+import { checkFeatureSpec, featureDim, type FeatureSpec } from '../ml/glai/features.js';
+import { accumulateStats, addStats, emptyStats, solveStats, type LinearStats } from '../ml/glai/statistics.js';
+import { accuracyOf, linearLogits } from '../ml/glai/estimator.js';
+import { InvalidInputError } from '../ml/errors.js';
+import { openStore } from '../storage/open.js';
+import { encodeBundle } from '../storage/bundle.js';
+import type { ModelRefs, Ref } from '../workflows/types.js';
+import { readBundle, readModel, readSplit } from './artifacts.js';
+import { badInputIsFinal } from './failures.js';
+import type { RawSplit } from '../ml/train/thread-protocol.js';
+import type { LabelledData } from '../ml/train/data.js';
+
+/** A frozen selector: its model files and structure id. */
+export interface StructureRef {
+  id: string;
+  model: ModelRefs;
+}
+
+/** A stored linear estimator: statistics + solved weights in one bundle. */
+export interface EstimatorRef {
+  ref: Ref;
+  structureId: string;
+  count: number;
+  dim: number;
+}
+
+function toData(s: RawSplit): LabelledData {
+  const x = new Float32Array(s.images.length);
+  for (let i = 0; i < x.length; i++) x[i] = s.images[i]! / 255;
+  return { x, y: Int32Array.from(s.labels), count: s.count, dim: s.dim, classes: s.classes };
+}
+
+async function loadSelector(structure: StructureRef) {
+  await selectBackend();
+  const parts = await readModel(structure.model);
+  const id = structureId(parts);
+  if (id !== structure.id) throw new InvalidInputError(`structure ${structure.id}: its model hashes to ${id}; the artifact does not match its id`);
+  const model = await modelFromParts(parts);
+  return { model, weights: selectorWeights(model) };
+}
+
+async function readEstimator(e: EstimatorRef): Promise<{ stats: LinearStats; w: Float32Array; lambda: number }> {
+  const b = await readBundle(e.ref);
+  const m = b.meta as { kind: string; structureId: string; spec: FeatureSpec; dim: number; classes: number; count: number; lambda: number };
+  if (m.kind !== 'glai-estimator') throw new InvalidInputError(`${e.ref.uri} is a ${m.kind}, not a GLAI estimator`);
+  return {
+    stats: { structureId: m.structureId, spec: m.spec, dim: m.dim, classes: m.classes, count: m.count, a: b.arrays.a as Float64Array, b: b.arrays.b as Float64Array },
+    w: b.arrays.w as Float32Array,
+    lambda: m.lambda,
+  };
+}
+
+async function writeEstimator(store: string, stats: LinearStats, lambda: number): Promise<EstimatorRef> {
+  const w = Float32Array.from(solveStats(stats, lambda));
+  const { a, b, ...meta } = stats;
+  const ref = await openStore(store).put(encodeBundle({ meta: { kind: 'glai-estimator', ...meta, lambda }, arrays: { a, b, w } }));
+  return { ref, structureId: stats.structureId, count: stats.count, dim: stats.dim };
+}
+
+/** Freezes a trained model as the GLAI path selector; returns its structure id. */
+export function extractStructure(input: { model: ModelRefs }): Promise<StructureRef> {
+  return badInputIsFinal(async () => {
+    await selectBackend();
+    const parts = await readModel(input.model);
+    const model = await modelFromParts(parts);
+    try {
+      selectorWeights(model);
+    } finally {
+      model.dispose();
+    }
+    return { id: structureId(parts), model: input.model };
+  });
+}
+
+/**
+ * Fits the linear estimator on `data` in one pass (sufficient statistics), added
+ * to `previous` when given: the update reads only `data`, the structure is unchanged.
+ */
+export function fitEstimator(input: { store: string; structure: StructureRef; data: Ref; features?: Partial<FeatureSpec>; lambda: number; previous?: EstimatorRef | null }): Promise<EstimatorRef> {
+  return badInputIsFinal(async () => {
+    const { model, weights } = await loadSelector(input.structure);
+    try {
+      const hidden = weights.kernels.length - 1;
+      let stats: LinearStats;
+      let lambda = input.lambda;
+      if (input.previous) {
+        const prev = await readEstimator(input.previous);
+        if (prev.stats.structureId !== input.structure.id) {
+          throw new InvalidInputError(`estimator ${input.previous.ref.uri} was trained on structure ${prev.stats.structureId}, not ${input.structure.id}`);
+        }
+        stats = prev.stats;
+        lambda = prev.lambda;
+      } else {
+        const spec: FeatureSpec = { valueLayer: input.features?.valueLayer ?? 0, gateLayer: input.features?.gateLayer ?? hidden - 1 };
+        checkFeatureSpec(weights, spec);
+        stats = emptyStats(input.structure.id, spec, featureDim(weights, spec), weights.kernels.at(-1)!.shape[1]);
+      }
+      await accumulateStats(stats, weights, toData(await readSplit(input.data)));
+      return await writeEstimator(input.store, stats, lambda);
+    } finally {
+      model.dispose();
+    }
+  });
+}
+
+/** Merges estimators by summing their statistics (exact); refuses different structures, naming both ids. */
+export function mergeEstimators(input: { store: string; estimators: EstimatorRef[] }): Promise<EstimatorRef> {
+  return badInputIsFinal(async () => {
+    const all = await Promise.all(input.estimators.map(readEstimator));
+    return writeEstimator(input.store, addStats(all.map((e) => e.stats)), all[0]!.lambda);
+  });
+}
+
+/** Test accuracy of an estimator (on its structure) and of the selector itself. */
+export function evaluateEstimator(input: { structure: StructureRef; estimator: EstimatorRef; test: Ref }): Promise<{ estimatorAccuracy: number; selectorAccuracy: number }> {
+  return badInputIsFinal(async () => {
+    const { model, weights } = await loadSelector(input.structure);
+    const { stats, w } = await readEstimator(input.estimator);
+    const u = tf.tensor2d(w, [stats.dim, stats.classes]);
+    try {
+      const test = toData(await readSplit(input.test));
+      return {
+        estimatorAccuracy: await accuracyOf(test, (x) => linearLogits(weights, stats.spec, u, x)),
+        selectorAccuracy: await accuracyOf(test, (x) => model.apply(x) as tf.Tensor2D),
+      };
+    } finally {
+      u.dispose();
+      model.dispose();
+    }
+  });
+}
