@@ -28,6 +28,7 @@ async function tryLoad(name: BackendName): Promise<void> {
     case 'wasm':
       await import('@tensorflow/tfjs-backend-wasm');
       if (!(await tf.setBackend('wasm'))) throw new Error('the wasm backend failed to initialize');
+      (await import('./wasm-kernels.js')).registerWasmTrainingKernels();
       return;
     case 'cpu':
       if (!(await tf.setBackend('cpu'))) throw new Error('the cpu backend failed to initialize');

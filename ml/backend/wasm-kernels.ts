@@ -1,0 +1,78 @@
+/**
+ * Training kernels for TF.js's WASM backend.
+ *
+ * Stock `@tensorflow/tfjs-backend-wasm` runs inference fast (XNNPACK) but trains
+ * slowly or not at all: transposed and batched BatchMatMul (every dense layer's
+ * backward pass) and Conv2DBackpropInput are scalar loops, MaxPoolGrad is a slow
+ * scalar loop, and Conv2DBackpropFilter, the depthwise-conv gradients and
+ * UnsortedSegmentSum (the gradient of gather) are not registered at all. The
+ * kernels in `wasm-kernels/` replace or add these, mostly as compositions of the
+ * backend's own XNNPACK-backed kernels (each file explains its construction).
+ * Two general kernels on every training step are replaced as well: Sum over
+ * leading axes (bias gradients) and Identity (a copy, run for every tensor a
+ * custom gradient saves).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { captureStock, stockConfig, type WasmKernelFunc } from './wasm-kernels/common.js';
+import { batchMatMul } from './wasm-kernels/matmul.js';
+import { conv2DBackpropFilter, conv2DBackpropInput } from './wasm-kernels/conv2d.js';
+import { depthwiseConv2dNativeBackpropFilter, depthwiseConv2dNativeBackpropInput } from './wasm-kernels/depthwise.js';
+import { maxPoolGrad } from './wasm-kernels/pool.js';
+import { unsortedSegmentSum } from './wasm-kernels/segment.js';
+import { sum } from './wasm-kernels/sum.js';
+import { identity } from './wasm-kernels/identity.js';
+
+const KERNELS: [string, WasmKernelFunc][] = [
+  [tf.BatchMatMul, batchMatMul],
+  [tf.Conv2DBackpropFilter, conv2DBackpropFilter],
+  [tf.Conv2DBackpropInput, conv2DBackpropInput],
+  [tf.MaxPoolGrad, maxPoolGrad],
+  [tf.DepthwiseConv2dNativeBackpropFilter, depthwiseConv2dNativeBackpropFilter],
+  [tf.DepthwiseConv2dNativeBackpropInput, depthwiseConv2dNativeBackpropInput],
+  [tf.UnsortedSegmentSum, unsortedSegmentSum],
+  [tf.Sum, sum],
+  [tf.Identity, identity],
+];
+
+/** The kernel names `registerWasmTrainingKernels` replaces or adds. */
+export const WASM_TRAINING_KERNELS: readonly string[] = KERNELS.map(([name]) => name);
+
+const MARK = Symbol.for('lightpath.wasmTrainingKernel');
+
+function ours(name: string): boolean {
+  const k = tf.getKernel(name, 'wasm');
+  return k != null && MARK in (k.kernelFunc as object);
+}
+
+/**
+ * Registers lightpath's training kernels for the wasm backend, replacing the
+ * stock ones where the backend has them. Call it after `tf.setBackend('wasm')`
+ * has succeeded (the stock kernels must have been set up by the backend's
+ * initialization); calling it again does nothing.
+ */
+export function registerWasmTrainingKernels(): void {
+  if (tf.findBackend('wasm') == null) {
+    throw new Error('registerWasmTrainingKernels: the wasm backend is not initialized; call it after tf.setBackend("wasm") succeeds');
+  }
+  for (const [name, func] of KERNELS) {
+    if (ours(name)) continue;
+    captureStock(name);
+    if (tf.getKernel(name, 'wasm')) tf.unregisterKernel(name, 'wasm');
+    const kernelFunc = Object.assign(((args: Parameters<WasmKernelFunc>[0]) => func(args)) as unknown as tf.KernelFunc, { [MARK]: true });
+    const { setupFunc, disposeFunc } = stockConfig(name) ?? {};
+    tf.registerKernel({ kernelName: name, backendName: 'wasm', kernelFunc, setupFunc, disposeFunc });
+  }
+}
+
+/**
+ * Puts the stock wasm kernels back (and removes the added ones), undoing
+ * `registerWasmTrainingKernels`; for comparisons and benchmarks.
+ */
+export function restoreStockWasmKernels(): void {
+  for (const [name] of KERNELS) {
+    if (!ours(name)) continue;
+    tf.unregisterKernel(name, 'wasm');
+    const stock = stockConfig(name);
+    if (stock) tf.registerKernel(stock);
+  }
+}
