@@ -101,8 +101,8 @@ async function throughputSection() {
     await tf.setBackend(backend);
     for (const [name, spec] of [['mlp', MLP], ['cnn', CNN]] as const) {
       const slow = backend === 'cpu';
-      const batches = quick || slow ? (name === 'cnn' ? 4 : 20) : name === 'cnn' ? 40 : 200;
-      await loopThroughput(spec, 2, 0);
+      const batches = slow ? (name === 'cnn' ? 1 : 10) : quick ? (name === 'cnn' ? 4 : 20) : name === 'cnn' ? 40 : 200;
+      if (!slow) await loopThroughput(spec, 2, 0);
       const r = await loopThroughput(spec, batches, 10);
       rows.push({ backend, model: name, ...r });
       if (!slow) {
