@@ -6,7 +6,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { provisionAll } from '../scripts/provision.js';
+import { ensureFashionMnist, ensureTemporal } from '../scripts/provision.js';
 import { startTemporal } from './dev-services.js';
 import { connect } from './client.js';
 import { followRun } from './progress.js';
@@ -28,7 +28,8 @@ export interface DevOptions {
 export async function runDev(opts: DevOptions = {}): Promise<void> {
   const started = Date.now();
   const say = (s: string) => process.stdout.write(`${s}\n`);
-  await provisionAll();
+  ensureTemporal();
+  await ensureFashionMnist();
   const home = lightpathHome();
   mkdirSync(home, { recursive: true });
   const server = await startTemporal({ dbFile: join(home, 'temporal.db'), ui: true });
