@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { ensureFashionMnist, ensureTemporal } from '../scripts/provision.js';
 import { startTemporal } from './dev-services.js';
 import { connect } from './client.js';
-import { followRun } from './progress.js';
+import { followRun, summaryLines } from './progress.js';
 import { connectWorker, createWorkers, runWorkers } from '../workers/create.js';
 import { configuredStoreUri, lightpathHome } from '../storage/open.js';
 
@@ -56,6 +56,7 @@ export async function runDev(opts: DevOptions = {}): Promise<void> {
       say(`model:          ${r.model.model.uri}`);
       say(`Temporal UI:    ${server.uiUrl}/namespaces/default/workflows/${r.runId}`);
       say(`wall time:      ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      if (r.search || r.glai) summaryLines(r).slice(1).forEach(say);
       if (opts.keep) {
         say('server and worker keep running; Ctrl-C to stop');
         await new Promise<void>((res) => process.once('SIGINT', () => res()));

@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import { parsePipelineConfig, ConfigError } from '../workflows/config.js';
 import { connect } from './client.js';
-import { followRun } from './progress.js';
+import { followRun, summaryLines } from './progress.js';
 import { runDev } from './dev.js';
 import { runWorkerProcess } from '../workers/main.js';
 
@@ -70,7 +70,7 @@ program
           return;
         }
         const r = await followRun(lp, runId, o.json ? () => undefined : undefined);
-        process.stdout.write(o.json ? `${JSON.stringify(r)}\n` : `run ${r.runId}: test accuracy ${(r.testAccuracy * 100).toFixed(2)} % on ${r.backend}; manifest ${r.manifest}\n`);
+        process.stdout.write(o.json ? `${JSON.stringify(r)}\n` : `${summaryLines(r).join('\n')}\n`);
       } finally {
         await lp.close();
       }

@@ -31,3 +31,14 @@ export async function followRun(lp: LightpathClient, runId: string, out: (s: str
   }
   return result;
 }
+
+/** The run's outcome in lines: accuracy, backend, the weight-decay decision log and GLAI scores when present. */
+export function summaryLines(r: PipelineResult): string[] {
+  const out = [`run ${r.runId}: test accuracy ${(r.testAccuracy * 100).toFixed(2)} % on ${r.backend}; manifest ${r.manifest}`];
+  if (r.search) {
+    out.push(`weight-decay ${r.search.mode}: chose ${r.search.chosenWeightDecay.toExponential(2)} after ${r.search.epochsSpent} training epochs`);
+    for (const d of r.search.decisions) out.push(`  epoch ${String(d.epoch).padStart(3)}  ${d.candidate.padEnd(14)} ${(d.oui === null ? '' : d.oui.toFixed(3)).padEnd(6)} ${d.verdict.padEnd(18)} ${d.reason}`);
+  }
+  if (r.glai) out.push(`GLAI estimator ${(r.glai.estimatorAccuracy * 100).toFixed(2)} % vs selector ${(r.glai.selectorAccuracy * 100).toFixed(2)} % (structure ${r.glai.structure.id.slice(0, 12)}…)`);
+  return out;
+}

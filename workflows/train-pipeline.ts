@@ -111,6 +111,7 @@ export async function trainPipeline(input: TrainPipelineInput): Promise<Pipeline
 
     progress.stage = 'train';
     let trained: TrainResult;
+    let searchOutcome: PipelineResult['search'] = null;
     if (config.search.mode === 'off') {
       trained = await gpu.trainModel({ store, runId, data, initial: init.model, train: config.train, oui: config.oui, seed: config.seed });
     } else {
@@ -120,6 +121,7 @@ export async function trainPipeline(input: TrainPipelineInput): Promise<Pipeline
         args: [{ store, runId, data, initial: init.model, config }],
       });
       trained = search.training;
+      searchOutcome = { mode: search.mode, chosenWeightDecay: search.winner.weightDecay, epochsSpent: search.epochsSpent, decisions: search.decisions };
       metrics.weightDecaySearch = {
         mode: search.mode,
         chosenWeightDecay: search.winner.weightDecay,
@@ -175,6 +177,7 @@ export async function trainPipeline(input: TrainPipelineInput): Promise<Pipeline
       model: trained.model,
       manifest: manifestUri,
       resumedFromEpoch: trained.resumedFromEpoch,
+      search: searchOutcome,
       glai,
     };
   } catch (e) {

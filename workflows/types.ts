@@ -140,6 +140,13 @@ export interface PipelineResult {
   model: ModelRefs;
   manifest: string;
   resumedFromEpoch: number;
+  /** The weight-decay search's outcome, when `search.mode` is not `off`. */
+  search: {
+    mode: string;
+    chosenWeightDecay: number;
+    epochsSpent: number;
+    decisions: { epoch: number; candidate: string; oui: number | null; verdict: string; reason: string }[];
+  } | null;
   /** GLAI stages' outputs, when enabled. */
   glai: {
     structure: { id: string; model: ModelRefs };

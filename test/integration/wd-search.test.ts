@@ -7,6 +7,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServices, startWorkers, type Services } from '../helpers/services.js';
 import { connect, type LightpathClient } from '../../cli/client.js';
+import { summaryLines } from '../../cli/progress.js';
 import type { Candidate, Decision } from '../../workflows/weight-decay-search.js';
 import type { RunManifest } from '../../storage/manifest.js';
 import { storeForUri } from '../../storage/open.js';
@@ -61,6 +62,10 @@ test('search: the collapsing candidate is stopped as underfitting after warm-up;
   assert.ok(!decisions.some((d) => d.candidate === good!.id && ['underfitting', 'overfitting'].includes(d.verdict)));
   const search = (await searchState(runId)) as unknown as { epochsSpent: number };
   assert.equal(search.epochsSpent, 4 + 2, 'no epoch trained twice');
+  assert.equal(result.search!.chosenWeightDecay, 1e-4);
+  const printed = summaryLines(result).join('\n');
+  assert.match(printed, /weight-decay search: chose 1\.00e-4 after 6 training epochs/);
+  assert.ok(printed.split('\n').some((l) => l.includes(huge!.id) && / underfitting /.test(l)), printed);
 });
 
 test('a stopCandidate signal stops that candidate; grid mode trains the rest to the end', async () => {
