@@ -13,6 +13,7 @@ export interface TrainingProgress {
 
 /** Types shared by workflows, activities and clients (data only: references and metrics). */
 import type { PipelineConfig } from './config.js';
+import type { EpochMetrics } from '../ml/train/trainer.js';
 
 /** A stored artifact reference (mirrors storage's ArtifactRef; workflows never import storage). */
 export interface Ref {
@@ -27,16 +28,8 @@ export interface ModelRefs {
   weights: Ref;
 }
 
-/** Metrics of one training epoch. */
-export interface EpochMetrics {
-  epoch: number;
-  loss: number;
-  trainAccuracy: number;
-  valAccuracy: number | null;
-  oui: number;
-  seconds: number;
-  samplesPerSecond: number;
-}
+/** Metrics of one training epoch (the trainer's own type; a type-only import, erased from the workflow bundle). */
+export type { EpochMetrics } from '../ml/train/trainer.js';
 
 export interface PrepareDataInput {
   store: string;

@@ -5,6 +5,7 @@
  */
 import { Client, Connection } from '@temporalio/client';
 import { S3Client } from '@aws-sdk/client-s3';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { startMinio, startTemporal, type MinioServer, type TemporalDevServer } from '../../cli/dev-services.js';
 import { connectWorker, createWorkers, runWorkers, type WorkerRole } from '../../workers/create.js';
 
@@ -52,4 +53,12 @@ export async function startWorkers(address: string, roles: WorkerRole[], gpuSlot
       await connection.close();
     },
   };
+}
+
+/** A GPU worker in its own process (so a test can SIGKILL it), polling the test server. */
+export function spawnGpuWorker(address: string, slots = 1): ChildProcess {
+  return spawn(process.execPath, ['bin/lightpath.js', 'worker', '--role', 'gpu', '--slots', String(slots)], {
+    env: { ...process.env, TEMPORAL_ADDRESS: address },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
 }

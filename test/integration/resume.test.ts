@@ -5,8 +5,8 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { startServices, startWorkers, type Services } from '../helpers/services.js';
+import type { ChildProcess } from 'node:child_process';
+import { spawnGpuWorker, startServices, startWorkers, type Services } from '../helpers/services.js';
 import { connect, type LightpathClient } from '../../cli/client.js';
 
 let svc: Services;
@@ -15,10 +15,7 @@ let lp: LightpathClient;
 const children: ChildProcess[] = [];
 
 function gpuWorkerProcess(): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'workers/main.ts'], {
-    env: { ...process.env, LIGHTPATH_ROLE: 'gpu', TEMPORAL_ADDRESS: svc.temporal.address },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
+  const child = spawnGpuWorker(svc.temporal.address);
   children.push(child);
   return child;
 }

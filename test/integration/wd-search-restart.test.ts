@@ -5,8 +5,8 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { startServices, startWorkers, type Services } from '../helpers/services.js';
+import type { ChildProcess } from 'node:child_process';
+import { spawnGpuWorker, startServices, startWorkers, type Services } from '../helpers/services.js';
 import { connect, type LightpathClient } from '../../cli/client.js';
 import type { Candidate } from '../../workflows/weight-decay-search.js';
 
@@ -16,10 +16,7 @@ let lp: LightpathClient;
 const children: ChildProcess[] = [];
 
 function gpuWorkerProcess(): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bin/lightpath.js', 'worker', '--role', 'gpu', '--slots', '2'], {
-    env: { ...process.env, TEMPORAL_ADDRESS: svc.temporal.address },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
+  const child = spawnGpuWorker(svc.temporal.address, 2);
   children.push(child);
   return child;
 }
