@@ -18,8 +18,7 @@ import { encodeBundle } from '../storage/bundle.js';
 import type { ModelRefs, Ref } from '../workflows/types.js';
 import { readBundle, readModel, readSplit } from './artifacts.js';
 import { badInputIsFinal } from './failures.js';
-import type { RawSplit } from '../ml/train/thread-protocol.js';
-import type { LabelledData } from '../ml/train/data.js';
+import { rawSplitToData } from '../ml/train/thread-protocol.js';
 
 /** A frozen selector: its model files and structure id. */
 export interface StructureRef {
@@ -33,12 +32,6 @@ export interface EstimatorRef {
   structureId: string;
   count: number;
   dim: number;
-}
-
-function toData(s: RawSplit): LabelledData {
-  const x = new Float32Array(s.images.length);
-  for (let i = 0; i < x.length; i++) x[i] = s.images[i]! / 255;
-  return { x, y: Int32Array.from(s.labels), count: s.count, dim: s.dim, classes: s.classes };
 }
 
 async function loadSelector(structure: StructureRef) {
@@ -106,7 +99,7 @@ export function fitEstimator(input: { store: string; structure: StructureRef; da
         checkFeatureSpec(weights, spec);
         stats = emptyStats(input.structure.id, spec, featureDim(weights, spec), weights.kernels.at(-1)!.shape[1]);
       }
-      await accumulateStats(stats, weights, toData(await readSplit(input.data)));
+      await accumulateStats(stats, weights, rawSplitToData(await readSplit(input.data)));
       return await writeEstimator(input.store, stats, lambda);
     } finally {
       model.dispose();
@@ -129,7 +122,7 @@ export function evaluateEstimator(input: { structure: StructureRef; estimator: E
     const { stats, w } = await readEstimator(input.estimator);
     const u = tf.tensor2d(w, [stats.dim, stats.classes]);
     try {
-      const test = toData(await readSplit(input.test));
+      const test = rawSplitToData(await readSplit(input.test));
       return {
         estimatorAccuracy: await accuracyOf(test, (x) => linearLogits(weights, stats.spec, u, x)),
         selectorAccuracy: await accuracyOf(test, (x) => model.apply(x) as tf.Tensor2D),

@@ -10,6 +10,7 @@ import { openStore } from '../storage/open.js';
 import type { EvaluateInput, EvaluateResult, InitializeInput, InitializeResult, Ref } from '../workflows/types.js';
 import { readModel, readSplit, writeModel } from './artifacts.js';
 import { badInputIsFinal } from './failures.js';
+import { rawSplitToData } from '../ml/train/thread-protocol.js';
 
 const LSUV_BATCH = 512;
 
@@ -48,9 +49,7 @@ export function evaluateModel(input: EvaluateInput): Promise<EvaluateResult> {
     const [parts, split] = await Promise.all([readModel(input.model), readSplit(input.test)]);
     const model = await modelFromParts(parts);
     try {
-      const x = new Float32Array(split.images.length);
-      for (let i = 0; i < x.length; i++) x[i] = split.images[i]! / 255;
-      const acc = await accuracy(model, { x, y: Int32Array.from(split.labels), count: split.count, dim: split.dim, classes: split.classes });
+      const acc = await accuracy(model, rawSplitToData(split));
       return { testAccuracy: acc, count: split.count, backend: backend.name };
     } finally {
       model.dispose();

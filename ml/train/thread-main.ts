@@ -6,23 +6,16 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { selectBackend } from '../backend/select.js';
 import { modelFromParts, modelToParts } from '../models/io.js';
 import { trainClassifier, TrainingStopped } from './trainer.js';
-import type { LabelledData } from './data.js';
-import type { RawSplit, ThreadMessage, TrainJob } from './thread-protocol.js';
+import { rawSplitToData, type ThreadMessage, type TrainJob } from './thread-protocol.js';
 
 const post = (m: ThreadMessage) => parentPort!.postMessage(m);
-
-function toData(s: RawSplit): LabelledData {
-  const x = new Float32Array(s.images.length);
-  for (let i = 0; i < x.length; i++) x[i] = s.images[i]! / 255;
-  return { x, y: Int32Array.from(s.labels), count: s.count, dim: s.dim, classes: s.classes };
-}
 
 async function main(job: TrainJob): Promise<void> {
   post({ type: 'backend', backend: await selectBackend() });
   const stop = new Int32Array(job.stopFlag);
   const model = await modelFromParts(job.model);
   let lastBatchPost = 0;
-  const final = await trainClassifier(model, toData(job.train), job.val ? toData(job.val) : null, job.options, {
+  const final = await trainClassifier(model, rawSplitToData(job.train), job.val ? rawSplitToData(job.val) : null, job.options, {
     resumeFrom: job.resumeFrom ?? undefined,
     untilEpoch: job.untilEpoch ?? undefined,
     shouldStop: () => Atomics.load(stop, 0) === 1,

@@ -2,6 +2,7 @@
 import type { ModelParts } from '../models/io.js';
 import type { EpochMetrics, TrainCheckpoint, TrainOptions } from './trainer.js';
 import type { BackendInfo } from '../backend/select.js';
+import type { LabelledData } from './data.js';
 
 /** Uint8 images + labels of one split, as the dataset artifact stores them. */
 export interface RawSplit {
@@ -10,6 +11,13 @@ export interface RawSplit {
   count: number;
   dim: number;
   classes: number;
+}
+
+/** A raw split as training data: pixels scaled to [0, 1], labels as int32. */
+export function rawSplitToData(s: RawSplit): LabelledData {
+  const x = new Float32Array(s.images.length);
+  for (let i = 0; i < x.length; i++) x[i] = s.images[i]! / 255;
+  return { x, y: Int32Array.from(s.labels), count: s.count, dim: s.dim, classes: s.classes };
 }
 
 /** What the host hands the thread. */
