@@ -6,6 +6,8 @@
 import { Client, Connection } from '@temporalio/client';
 import { S3Client } from '@aws-sdk/client-s3';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { before, after } from 'node:test';
+import { connect, type LightpathClient } from '../../cli/client.js';
 import { startMinio, startTemporal, type MinioServer, type TemporalDevServer } from '../../cli/dev-services.js';
 import { connectWorker, createWorkers, runWorkers, type WorkerRole } from '../../workers/create.js';
 
@@ -61,4 +63,41 @@ export function spawnGpuWorker(address: string, slots = 1): ChildProcess {
     env: { ...process.env, TEMPORAL_ADDRESS: address },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
+}
+
+/** The services, in-process workers and client one integration test file uses. */
+export interface Stack {
+  svc: Services;
+  lp: LightpathClient;
+  /** Starts a GPU worker process (killed after the file's tests if still running). */
+  spawnGpu(slots?: number): ChildProcess;
+}
+
+/**
+ * Registers before/after hooks that start real services, in-process workers of
+ * `roles` and a lightpath client, and stop them all afterwards; returns the stack,
+ * filled in once `before` has run.
+ */
+export function useStack(roles: WorkerRole[], gpuSlots = 1): Stack {
+  const children: ChildProcess[] = [];
+  let workers: { stop(): Promise<void> } | undefined;
+  const stack = {
+    spawnGpu(slots = 1) {
+      const child = spawnGpuWorker(stack.svc.temporal.address, slots);
+      children.push(child);
+      return child;
+    },
+  } as Stack;
+  before(async () => {
+    stack.svc = await startServices();
+    workers = await startWorkers(stack.svc.temporal.address, roles, gpuSlots);
+    stack.lp = await connect({ address: stack.svc.temporal.address });
+  });
+  after(async () => {
+    for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+    await stack.lp?.close();
+    await workers?.stop();
+    await stack.svc?.stop();
+  });
+  return stack;
 }

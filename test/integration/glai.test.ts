@@ -4,32 +4,17 @@
  * shard equals fitting on the union; `mergeModels` of two sites equals central
  * fitting; estimators of different structures are refused naming both ids.
  */
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { WorkflowFailedError } from '@temporalio/client';
-import { startServices, startWorkers, type Services } from '../helpers/services.js';
-import { connect, type LightpathClient } from '../../cli/client.js';
+import { useStack } from '../helpers/services.js';
 import { storeForUri, openStore } from '../../storage/open.js';
 import { decodeBundle, encodeBundle } from '../../storage/bundle.js';
 import { syntheticImages } from '../../ml/data/synthetic.js';
 import type { EstimatorRef, StructureRef } from '../../activities/glai.js';
 import type { PipelineResult, Ref } from '../../workflows/types.js';
 
-let svc: Services;
-let workers: { stop(): Promise<void> };
-let lp: LightpathClient;
-
-before(async () => {
-  svc = await startServices();
-  workers = await startWorkers(svc.temporal.address, ['cpu', 'gpu']);
-  lp = await connect({ address: svc.temporal.address });
-});
-
-after(async () => {
-  await lp?.close();
-  await workers?.stop();
-  await svc?.stop();
-});
+const stack = useStack(['cpu', 'gpu']);
 
 const config = (seed: number) => ({
   name: 'glai',
@@ -44,7 +29,7 @@ const config = (seed: number) => ({
 async function shard(from: number, to: number): Promise<Ref> {
   const { train } = syntheticImages(99, 1000, 10);
   const dim = 64;
-  return openStore(svc.store).put(
+  return openStore(stack.svc.store).put(
     encodeBundle({
       meta: { kind: 'image-set', split: 'shard', source: 'test', count: to - from, height: 8, width: 8, classes: 10 },
       arrays: { images: train.images.slice(from * dim, to * dim), labels: train.labels.slice(from, to) },
@@ -66,7 +51,7 @@ function maxRel(a: Float32Array, b: Float32Array): number {
 let first: PipelineResult;
 
 test('trainPipeline with GLAI: structure and one-pass estimator at least as accurate as the selector', async () => {
-  const { handle } = await lp.startPipeline(config(1), { store: svc.store });
+  const { handle } = await stack.lp.startPipeline(config(1), { store: stack.svc.store });
   first = await handle.result();
   const g = first.glai!;
   assert.match(g.structure.id, /^[0-9a-f]{64}$/);
@@ -80,26 +65,26 @@ test('incremental retrain reads only the new shard and equals fitting on the uni
   const structure: StructureRef = g.structure;
   const [a, b, union] = await Promise.all([shard(0, 400), shard(400, 1000), shard(0, 1000)]);
   const run = <T>(wf: string, args: unknown): Promise<T> =>
-    lp.client.workflow.execute(wf, { taskQueue: 'lightpath', workflowId: `${wf}-${Math.random().toString(36).slice(2)}`, args: [args] }) as Promise<T>;
+    stack.lp.client.workflow.execute(wf, { taskQueue: 'lightpath', workflowId: `${wf}-${Math.random().toString(36).slice(2)}`, args: [args] }) as Promise<T>;
   const fit = async (data: Ref) => {
-    const r = await run<{ estimator: EstimatorRef }>('incrementalRetrain', { store: svc.store, structure, previous: g.estimator, data });
+    const r = await run<{ estimator: EstimatorRef }>('incrementalRetrain', { store: stack.svc.store, structure, previous: g.estimator, data });
     return r.estimator;
   };
   const afterA = await fit(a);
-  const afterAB = await run<{ estimator: EstimatorRef }>('incrementalRetrain', { store: svc.store, structure, previous: afterA, data: b });
+  const afterAB = await run<{ estimator: EstimatorRef }>('incrementalRetrain', { store: stack.svc.store, structure, previous: afterA, data: b });
   const direct = await fit(union);
   assert.equal(afterAB.estimator.count, g.estimator.count + 1000);
   assert.ok(maxRel(await weights(afterAB.estimator), await weights(direct)) <= 1e-4, 'two increments = one union update');
 
-  const fresh = async (data: Ref) => (await run<{ estimator: EstimatorRef }>('incrementalRetrain', { store: svc.store, structure, data })).estimator;
+  const fresh = async (data: Ref) => (await run<{ estimator: EstimatorRef }>('incrementalRetrain', { store: stack.svc.store, structure, data })).estimator;
   const [siteA, siteB, central] = await Promise.all([fresh(a), fresh(b), fresh(union)]);
-  const merged = await run<{ estimator: EstimatorRef }>('mergeModels', { store: svc.store, structure, estimators: [siteA, siteB] });
+  const merged = await run<{ estimator: EstimatorRef }>('mergeModels', { store: stack.svc.store, structure, estimators: [siteA, siteB] });
   assert.equal(merged.estimator.count, 1000);
   const mergeGap = maxRel(await weights(merged.estimator), await weights(central));
   assert.ok(mergeGap <= 1e-4, `merge of two sites = central fit on the union (gap ${mergeGap})`);
 
-  const other = await (await lp.startPipeline(config(2), { store: svc.store })).handle.result();
-  const err = await run('mergeModels', { store: svc.store, structure, estimators: [g.estimator, other.glai!.estimator] }).then(
+  const other = await (await stack.lp.startPipeline(config(2), { store: stack.svc.store })).handle.result();
+  const err = await run('mergeModels', { store: stack.svc.store, structure, estimators: [g.estimator, other.glai!.estimator] }).then(
     () => null,
     (e: unknown) => e,
   );

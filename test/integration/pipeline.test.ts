@@ -4,7 +4,7 @@
  * SHA-256, and bad input (a malformed IDX file, a bad config) fails clearly and
  * without retries.
  */
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { mkdtemp, copyFile, writeFile, rm } from 'node:fs/promises';
@@ -14,8 +14,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { WorkflowFailedError, ActivityFailure, ApplicationFailure } from '@temporalio/client';
-import { startServices, startWorkers, type Services } from '../helpers/services.js';
-import { connect, type LightpathClient } from '../../cli/client.js';
+import { useStack } from '../helpers/services.js';
 import { ConfigError } from '../../workflows/config.js';
 import { findFashionMnist, FASHION_MNIST_FILES } from '../../ml/data/fashion-mnist.js';
 import type { RunManifest } from '../../storage/manifest.js';
@@ -34,31 +33,17 @@ async function cli(args: string[], env: Record<string, string>): Promise<{ statu
   }
 }
 
-let svc: Services;
-let workers: { stop(): Promise<void> };
-let lp: LightpathClient;
-
-before(async () => {
-  svc = await startServices();
-  workers = await startWorkers(svc.temporal.address, ['cpu', 'gpu']);
-  lp = await connect({ address: svc.temporal.address });
-});
-
-after(async () => {
-  await lp?.close();
-  await workers?.stop();
-  await svc?.stop();
-});
+const stack = useStack(['cpu', 'gpu']);
 
 async function s3Sha256(uri: string): Promise<{ sha256: string; bytes: number }> {
   const [, bucket, ...key] = uri.replace('s3://', '/').split('/');
-  const out = await svc.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key.join('/') }));
+  const out = await stack.svc.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key.join('/') }));
   const data = await out.Body!.transformToByteArray();
   return { sha256: createHash('sha256').update(data).digest('hex'), bytes: data.length };
 }
 
 test('trainPipeline completes; artifacts are in MinIO with matching SHA-256', async () => {
-  const { runId, handle } = await lp.startPipeline({ name: 'itest', model: { hidden: [64] }, train: { epochs: 2 } }, { store: svc.store });
+  const { runId, handle } = await stack.lp.startPipeline({ name: 'itest', model: { hidden: [64] }, train: { epochs: 2 } }, { store: stack.svc.store });
   const result = await handle.result();
   assert.equal(result.runId, runId);
   assert.ok(result.testAccuracy > 0.8, `test accuracy ${result.testAccuracy}`);
@@ -70,9 +55,9 @@ test('trainPipeline completes; artifacts are in MinIO with matching SHA-256', as
   const history = await handle.fetchHistory();
   const types = history.events!.map((e) => e.eventType);
   assert.equal(String(types.at(-1)), String(2), 'last event is WorkflowExecutionCompleted'); // EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED = 2
-  assert.deepEqual(await lp.progress(runId).then((p) => p.stage), 'done');
+  assert.deepEqual(await stack.lp.progress(runId).then((p) => p.stage), 'done');
 
-  assert.ok(result.manifest.startsWith(`${svc.store}/runs/${runId}/`), result.manifest);
+  assert.ok(result.manifest.startsWith(`${stack.svc.store}/runs/${runId}/`), result.manifest);
   const manifestBytes = await storeForUri(result.manifest).getNamed(`lightpath/runs/${runId}/manifest.json`);
   const manifest = JSON.parse(new TextDecoder().decode(manifestBytes!)) as RunManifest;
   assert.equal(manifest.status, 'completed');
@@ -83,7 +68,7 @@ test('trainPipeline completes; artifacts are in MinIO with matching SHA-256', as
     ['prepare/dataset-train', 'prepare/dataset-val', 'prepare/dataset-test', 'initialize/model.json', 'initialize/weights.bin', 'train/model.json', 'train/weights.bin', 'train/checkpoint'],
   );
   for (const a of manifest.artifacts) {
-    assert.ok(a.ref.uri.startsWith(`s3://${svc.minio.bucket}/`), a.ref.uri);
+    assert.ok(a.ref.uri.startsWith(`s3://${stack.svc.minio.bucket}/`), a.ref.uri);
     assert.deepEqual(await s3Sha256(a.ref.uri), { sha256: a.ref.sha256, bytes: a.ref.bytes }, `${a.stage}/${a.name}`);
   }
   const model = await modelFromParts(await getModel(storeForUri(result.model.model.uri), result.model));
@@ -101,7 +86,7 @@ test('a malformed IDX file fails the run at once with an error naming the file',
     raw.writeUInt32BE(0x00000801, 0);
     raw.writeUInt32BE(60000, 4);
     await writeFile(bad, raw);
-    const { handle } = await lp.startPipeline({ name: 'badidx', data: { source: dir } }, { store: svc.store });
+    const { handle } = await stack.lp.startPipeline({ name: 'badidx', data: { source: dir } }, { store: stack.svc.store });
     const err = await handle.result().then(
       () => null,
       (e: unknown) => e,
@@ -126,14 +111,14 @@ test('a malformed IDX file fails the run at once with an error naming the file',
 });
 
 test('a bad config is refused before anything starts, naming the field', async () => {
-  const count = async () => (await lp.client.workflow.count()).count;
+  const count = async () => (await stack.lp.client.workflow.count()).count;
   const before = await count();
-  await assert.rejects(lp.startPipeline({ train: { epochs: 0, learningRate: 'fast' } }), (e: Error) => e instanceof ConfigError && /train\.epochs/.test(e.message) && /train\.learningRate/.test(e.message));
+  await assert.rejects(stack.lp.startPipeline({ train: { epochs: 0, learningRate: 'fast' } }), (e: Error) => e instanceof ConfigError && /train\.epochs/.test(e.message) && /train\.learningRate/.test(e.message));
   const dir = await mkdtemp(join(tmpdir(), 'lp-badcfg-'));
   try {
     const file = join(dir, 'bad.yaml');
     await writeFile(file, 'name: x\nmodel:\n  hidden: [64, -3]\n');
-    const r = await cli(['run', file], { TEMPORAL_ADDRESS: svc.temporal.address });
+    const r = await cli(['run', file], { TEMPORAL_ADDRESS: stack.svc.temporal.address });
     assert.equal(r.status, 2, r.stderr);
     assert.match(r.stderr, /bad\.yaml: model\.hidden\.1: /);
   } finally {
@@ -147,12 +132,12 @@ test('lightpath run <config.yaml> runs a pipeline on the cluster and prints the 
   try {
     const file = join(dir, 'p.yaml');
     await writeFile(file, 'name: cli\nmodel:\n  hidden: [32]\ntrain:\n  epochs: 1\n');
-    const out = await cli(['run', file, '--json'], { TEMPORAL_ADDRESS: svc.temporal.address, LIGHTPATH_STORE: svc.store });
+    const out = await cli(['run', file, '--json'], { TEMPORAL_ADDRESS: stack.svc.temporal.address, LIGHTPATH_STORE: stack.svc.store });
     assert.equal(out.status, 0, out.stderr);
     const r = JSON.parse(out.stdout) as { runId: string; testAccuracy: number; manifest: string };
     assert.match(r.runId, /^lightpath-train-cli-/);
     assert.ok(r.testAccuracy > 0.7, `accuracy ${r.testAccuracy}`);
-    assert.ok(r.manifest.startsWith(svc.store), r.manifest);
+    assert.ok(r.manifest.startsWith(stack.svc.store), r.manifest);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -3,54 +3,30 @@
  * attempt; the heartbeat timeout hands the activity to a fresh worker, which
  * continues from epoch k's checkpoint instead of from zero.
  */
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { ChildProcess } from 'node:child_process';
-import { spawnGpuWorker, startServices, startWorkers, type Services } from '../helpers/services.js';
-import { connect, type LightpathClient } from '../../cli/client.js';
+import { useStack } from '../helpers/services.js';
 
-let svc: Services;
-let cpuWorker: { stop(): Promise<void> };
-let lp: LightpathClient;
-const children: ChildProcess[] = [];
-
-function gpuWorkerProcess(): ChildProcess {
-  const child = spawnGpuWorker(svc.temporal.address);
-  children.push(child);
-  return child;
-}
-
-before(async () => {
-  svc = await startServices();
-  cpuWorker = await startWorkers(svc.temporal.address, ['cpu']);
-  lp = await connect({ address: svc.temporal.address });
-});
-
-after(async () => {
-  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
-  await lp?.close();
-  await cpuWorker?.stop();
-  await svc?.stop();
-});
+const stack = useStack(['cpu']);
 
 test('a training worker killed after epoch k: the retry resumes from epoch k, not from zero', async () => {
   const epochs = 4;
-  const first = gpuWorkerProcess();
-  const { runId, handle } = await lp.startPipeline(
+  const first = stack.spawnGpu();
+  const { runId, handle } = await stack.lp.startPipeline(
     { name: 'resume', model: { hidden: [64] }, train: { epochs }, execution: { heartbeatTimeoutSeconds: 5 } },
-    { store: svc.store },
+    { store: stack.svc.store },
   );
   let seen = 0;
   const deadline = Date.now() + 240_000;
   while (seen < 2) {
     assert.ok(Date.now() < deadline, 'epoch 2 never finished');
-    seen = (await lp.progress(runId)).epoch;
+    seen = (await stack.lp.progress(runId)).epoch;
     await new Promise((r) => setTimeout(r, 200));
   }
   first.kill('SIGKILL');
   const killedAfter = seen;
   await new Promise((r) => first.once('exit', r));
-  gpuWorkerProcess();
+  stack.spawnGpu();
 
   const result = await handle.result();
   assert.ok(result.resumedFromEpoch >= killedAfter && result.resumedFromEpoch < epochs, `resumed from epoch ${result.resumedFromEpoch}, killed after ${killedAfter}`);

@@ -3,41 +3,17 @@
  * starts, every candidate continues from its last checkpoint (no candidate is
  * retrained from zero) and the search completes.
  */
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { ChildProcess } from 'node:child_process';
-import { spawnGpuWorker, startServices, startWorkers, type Services } from '../helpers/services.js';
-import { connect, type LightpathClient } from '../../cli/client.js';
+import { useStack } from '../helpers/services.js';
 import type { Candidate } from '../../workflows/weight-decay-search.js';
 
-let svc: Services;
-let cpuWorker: { stop(): Promise<void> };
-let lp: LightpathClient;
-const children: ChildProcess[] = [];
-
-function gpuWorkerProcess(): ChildProcess {
-  const child = spawnGpuWorker(svc.temporal.address, 2);
-  children.push(child);
-  return child;
-}
-
-before(async () => {
-  svc = await startServices();
-  cpuWorker = await startWorkers(svc.temporal.address, ['cpu']);
-  lp = await connect({ address: svc.temporal.address });
-});
-
-after(async () => {
-  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
-  await lp?.close();
-  await cpuWorker?.stop();
-  await svc?.stop();
-});
+const stack = useStack(['cpu']);
 
 test('worker killed mid-search: every candidate resumes from its checkpoint', async () => {
   const epochs = 6;
-  const first = gpuWorkerProcess();
-  const { runId, handle } = await lp.startPipeline(
+  const first = stack.spawnGpu(2);
+  const { runId, handle } = await stack.lp.startPipeline(
     {
       name: 'wdrestart',
       data: { source: 'synthetic', validationSize: 300 },
@@ -46,9 +22,9 @@ test('worker killed mid-search: every candidate resumes from its checkpoint', as
       search: { mode: 'grid', candidates: [1e-4, 1e-3], chunkEpochs: epochs, concurrency: 2 },
       execution: { heartbeatTimeoutSeconds: 5 },
     },
-    { store: svc.store },
+    { store: stack.svc.store },
   );
-  const child = lp.client.workflow.getHandle(`${runId}-wd-search`);
+  const child = stack.lp.client.workflow.getHandle(`${runId}-wd-search`);
   const deadline = Date.now() + 240_000;
   for (;;) {
     assert.ok(Date.now() < deadline, 'candidates never reached epoch 2');
@@ -58,7 +34,7 @@ test('worker killed mid-search: every candidate resumes from its checkpoint', as
   }
   first.kill('SIGKILL');
   await new Promise((r) => first.once('exit', r));
-  gpuWorkerProcess();
+  stack.spawnGpu(2);
   await handle.result();
   const candidates = await child.query<Candidate[]>('candidates');
   for (const c of candidates) {

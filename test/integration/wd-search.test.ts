@@ -3,30 +3,15 @@
  * small synthetic data and tiny budgets. A huge weight decay collapses the network
  * (every unit off → OUI 0), which makes the rule's verdict predictable.
  */
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServices, startWorkers, type Services } from '../helpers/services.js';
-import { connect, type LightpathClient } from '../../cli/client.js';
+import { useStack } from '../helpers/services.js';
 import { summaryLines } from '../../cli/progress.js';
 import type { Candidate, Decision } from '../../workflows/weight-decay-search.js';
 import type { RunManifest } from '../../storage/manifest.js';
 import { storeForUri } from '../../storage/open.js';
 
-let svc: Services;
-let workers: { stop(): Promise<void> };
-let lp: LightpathClient;
-
-before(async () => {
-  svc = await startServices();
-  workers = await startWorkers(svc.temporal.address, ['cpu', 'gpu'], 2);
-  lp = await connect({ address: svc.temporal.address });
-});
-
-after(async () => {
-  await lp?.close();
-  await workers?.stop();
-  await svc?.stop();
-});
+const stack = useStack(['cpu', 'gpu'], 2);
 
 const base = {
   data: { source: 'synthetic', validationSize: 300 },
@@ -36,14 +21,14 @@ const base = {
 };
 
 async function searchState(runId: string): Promise<{ decisions: Decision[]; candidates: Candidate[] }> {
-  const m = JSON.parse(new TextDecoder().decode((await storeForUri(svc.store).getNamed(`lightpath/runs/${runId}/manifest.json`))!)) as RunManifest;
+  const m = JSON.parse(new TextDecoder().decode((await storeForUri(stack.svc.store).getNamed(`lightpath/runs/${runId}/manifest.json`))!)) as RunManifest;
   return m.metrics.weightDecaySearch as { decisions: Decision[]; candidates: Candidate[] };
 }
 
 test('search: the collapsing candidate is stopped as underfitting after warm-up; the winner continues to the budget', async () => {
-  const { runId, handle } = await lp.startPipeline(
+  const { runId, handle } = await stack.lp.startPipeline(
     { ...base, name: 'wdsearch', search: { mode: 'search', candidates: [1e-4, 50], band: [0.02, 0.99], warmupEpochs: 2, keep: 1 } },
-    { store: svc.store },
+    { store: stack.svc.store },
   );
   const result = await handle.result();
   assert.ok(result.testAccuracy > 0.8, `test accuracy ${result.testAccuracy}`);
@@ -69,11 +54,11 @@ test('search: the collapsing candidate is stopped as underfitting after warm-up;
 });
 
 test('a stopCandidate signal stops that candidate; grid mode trains the rest to the end', async () => {
-  const { runId, handle } = await lp.startPipeline(
+  const { runId, handle } = await stack.lp.startPipeline(
     { ...base, name: 'wdgrid', search: { mode: 'grid', candidates: [1e-4, 1e-3, 1e-2], concurrency: 1 } },
-    { store: svc.store },
+    { store: stack.svc.store },
   );
-  const child = lp.client.workflow.getHandle(`${runId}-wd-search`);
+  const child = stack.lp.client.workflow.getHandle(`${runId}-wd-search`);
   for (let i = 0; i < 200; i++) {
     try {
       await child.describe();
@@ -94,9 +79,9 @@ test('a stopCandidate signal stops that candidate; grid mode trains the rest to 
 });
 
 test('controller: a weight decay that collapses OUI below the band is lowered between chunks', async () => {
-  const { runId, handle } = await lp.startPipeline(
+  const { runId, handle } = await stack.lp.startPipeline(
     { ...base, name: 'wdctl', train: { ...base.train, weightDecay: 50 }, search: { mode: 'controller', band: [0.02, 0.99], controllerFactor: 100 } },
-    { store: svc.store },
+    { store: stack.svc.store },
   );
   await handle.result();
   const { candidates, decisions } = await searchState(runId);
