@@ -11,7 +11,8 @@ import type { Candidate } from '../../workflows/weight-decay-search.js';
 const stack = useStack(['cpu']);
 
 test('worker killed mid-search: every candidate resumes from its checkpoint', async () => {
-  const epochs = 6;
+  // Enough epochs that no chunk can finish between the poll that sees epoch 2 and the kill.
+  const epochs = 20;
   const first = stack.spawnGpu(2);
   const { runId, handle } = await stack.lp.startPipeline(
     {
