@@ -4,3 +4,4 @@ export { initializeModel, evaluateModel } from './model.js';
 export { trainModel } from './train.js';
 export { writeRunManifest } from './manifest.js';
 export { extractStructure, fitEstimator, mergeEstimators, evaluateEstimator } from './glai.js';
+export { trainingSlots } from './capacity.js';

@@ -5,6 +5,7 @@
  * every core it is given). The dev worker is both in one process.
  */
 import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode, type LogLevel, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import * as activities from '../activities/index.js';
 import { CPU_TASK_QUEUE, GPU_TASK_QUEUE } from '../workflows/queues.js';
@@ -61,6 +62,7 @@ export async function createWorkers(opts: WorkerOptions): Promise<Worker[]> {
           writeRunManifest: activities.writeRunManifest,
           extractStructure: activities.extractStructure,
           mergeEstimators: activities.mergeEstimators,
+          trainingSlots: activities.trainingSlots,
         },
       }),
     );
@@ -71,6 +73,7 @@ export async function createWorkers(opts: WorkerOptions): Promise<Worker[]> {
         connection: opts.connection,
         namespace,
         taskQueue: GPU_TASK_QUEUE,
+        identity: gpuIdentity(opts.gpuSlots ?? 1),
         activities: {
           trainModel: activities.trainModel,
           evaluateModel: activities.evaluateModel,
@@ -82,6 +85,11 @@ export async function createWorkers(opts: WorkerOptions): Promise<Worker[]> {
     );
   }
   return workers;
+}
+
+/** A GPU worker's identity; it carries the slot count that `trainingSlots` sums. */
+function gpuIdentity(slots: number): string {
+  return `${process.pid}@${hostname()} gpu slots=${slots}`;
 }
 
 /** Runs workers until `signal` aborts (or one fails); shuts all down gracefully. */

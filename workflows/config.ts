@@ -90,8 +90,8 @@ export const PipelineConfigSchema = z
         chunkEpochs: positiveInt.default(1),
         /** Candidates kept when several survive. */
         keep: positiveInt.default(1),
-        /** Candidates training at once (training slots). */
-        concurrency: positiveInt.default(2),
+        /** Candidates training at once; default: the training slots of the GPU workers polling when the search starts. */
+        concurrency: positiveInt.optional(),
         /** OUI change below which a surviving candidate counts as stable. */
         stability: z.number().positive().default(0.02),
         /** Controller: multiplicative weight-decay step, floor and ceiling. */
@@ -101,7 +101,7 @@ export const PipelineConfigSchema = z
       })
       .strict()
       .default({
-        mode: 'off', candidates: HALF_DECADES, band: [0.6, 0.8], chunkEpochs: 1, keep: 1, concurrency: 2,
+        mode: 'off', candidates: HALF_DECADES, band: [0.6, 0.8], chunkEpochs: 1, keep: 1,
         stability: 0.02, controllerFactor: 2, floor: 1e-7, ceiling: 1,
       }),
     glai: z

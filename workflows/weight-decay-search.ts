@@ -23,7 +23,7 @@
 import { proxyActivities, defineQuery, defineSignal, setHandler } from '@temporalio/workflow';
 import type * as activities from '../activities/index.js';
 import type { PipelineConfig } from './config.js';
-import { GPU_TASK_QUEUE } from './queues.js';
+import { CPU_TASK_QUEUE, GPU_TASK_QUEUE } from './queues.js';
 import { trainingProgressSignal } from './signals.js';
 import { ouiBandVerdict } from '../ml/oui-pruner.js';
 import type { EpochMetrics, ModelRefs, PreparedData, Ref, TrainResult } from './types.js';
@@ -137,6 +137,7 @@ export async function weightDecaySearch(input: WeightDecaySearchInput): Promise<
     retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: config.execution.maxTrainAttempts },
   });
 
+  const concurrency = await searchConcurrency(s.concurrency, decisions);
   const results = new Map<string, TrainResult>();
   let epochsSpent = 0;
   const runChunk = async (c: Candidate, until: number) => {
@@ -188,7 +189,7 @@ export async function weightDecaySearch(input: WeightDecaySearchInput): Promise<
     const searching = s.mode === 'search' && active().length > s.keep;
     if (s.mode === 'search' && !searching) break;
     boundary = Math.min(budget, boundary + s.chunkEpochs);
-    await pool(active(), s.concurrency, (c) => runChunk(c, boundary));
+    await pool(active(), concurrency, (c) => runChunk(c, boundary));
     for (const c of active()) {
       if (userStops.has(c.id)) stop(c, 'stopped-by-user', 'stopped by a signal');
     }
@@ -230,7 +231,7 @@ export async function weightDecaySearch(input: WeightDecaySearchInput): Promise<
       decisions.push({ epoch: c.epoch, candidate: c.id, oui: c.oui.at(-1) ?? null, verdict: 'continue', reason: `continues from its epoch-${c.epoch} checkpoint to epoch ${budget}` });
       c.status = 'waiting';
     }
-    await pool(unfinished, s.concurrency, (c) => runChunk(c, budget));
+    await pool(unfinished, concurrency, (c) => runChunk(c, budget));
   }
   const byAccuracy = (a: Candidate, b: Candidate) => lastAcc(b) - lastAcc(a);
   const winner = stopAll
@@ -240,6 +241,15 @@ export async function weightDecaySearch(input: WeightDecaySearchInput): Promise<
   const why = stopAll ? 'search stopped by a signal: OUI closest to the band centre so far' : s.mode === 'grid' ? 'best final validation accuracy of the grid' : s.mode === 'controller' ? 'the controlled run' : `kept in the band, best final validation accuracy of the ${finalists.length} kept`;
   decisions.push({ epoch: winner.epoch, candidate: winner.id, oui: winner.oui.at(-1) ?? null, verdict: 'winner', reason: why });
   return { mode: s.mode, winner, training: results.get(winner.id)!, candidates, decisions, epochsSpent };
+}
+
+/** The configured concurrency, or the GPU workers' training slots (logged as a decision). */
+async function searchConcurrency(configured: number | undefined, decisions: Decision[]): Promise<number> {
+  if (configured !== undefined) return configured;
+  const cpu = proxyActivities<typeof activities>({ taskQueue: CPU_TASK_QUEUE, startToCloseTimeout: '1 minute', retry: { maximumAttempts: 5 } });
+  const { slots, workers } = await cpu.trainingSlots();
+  decisions.push({ epoch: 0, candidate: '*', oui: null, verdict: 'concurrency', reason: `${slots} candidate(s) at once: the training slots of ${workers} GPU worker(s) polling` });
+  return slots;
 }
 
 /** Final validation accuracy of a candidate (0 when it has none). */

@@ -40,6 +40,8 @@ test('search: the collapsing candidate is stopped as underfitting after warm-up;
   assert.equal(stopDecision.epoch, 2, 'stopped at the first decision after warm-up, not before');
   assert.ok(stopDecision.oui! < 0.02, `OUI ${stopDecision.oui}`);
   assert.equal(huge!.epoch, 2);
+  const concurrency = decisions.find((d) => d.verdict === 'concurrency');
+  assert.match(concurrency?.reason ?? '', /^2 candidate\(s\) at once: the training slots of 1 GPU worker/, 'default concurrency = the worker\'s 2 slots');
   assert.equal(good!.verdict, 'winner');
   assert.equal(good!.epoch, 4);
   assert.deepEqual(result.history.map((h) => h.epoch), [1, 2, 3, 4], 'the epoch counter runs on from the checkpoint');
