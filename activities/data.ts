@@ -1,44 +1,11 @@
 /** Data preparation: read the source IDX files, split, store the splits as bundles. */
-import { existsSync } from 'node:fs';
-import { loadFashionMnist, findFashionMnist, type ImageSet } from '../ml/data/fashion-mnist.js';
 import { seededSplit } from '../ml/data/images.js';
-import { syntheticImages } from '../ml/data/synthetic.js';
 import { Rng } from '../ml/rng.js';
 import { InvalidInputError } from '../ml/errors.js';
 import { openStore } from '../storage/open.js';
-import { encodeBundle } from '../storage/bundle.js';
-import type { ArtifactStore } from '../storage/artifact-store.js';
 import type { PrepareDataInput, PreparedData, Ref } from '../workflows/types.js';
 import { badInputIsFinal } from './failures.js';
-
-function subset(set: ImageSet, rows: ArrayLike<number>): ImageSet {
-  const dim = set.height * set.width;
-  const images = new Uint8Array(rows.length * dim);
-  const labels = new Uint8Array(rows.length);
-  for (let r = 0; r < rows.length; r++) {
-    const i = rows[r]!;
-    images.set(set.images.subarray(i * dim, (i + 1) * dim), r * dim);
-    labels[r] = set.labels[i]!;
-  }
-  return { images, labels, count: rows.length, height: set.height, width: set.width };
-}
-
-function putSplit(store: ArtifactStore, set: ImageSet, split: string, source: string): Promise<Ref> {
-  return store.put(
-    encodeBundle({
-      meta: { kind: 'image-set', split, source, count: set.count, height: set.height, width: set.width, classes: 10 },
-      arrays: { images: set.images, labels: set.labels },
-    }),
-  );
-}
-
-/** Reads a data source: `fashion-mnist`, `synthetic`, or a folder with the four Fashion-MNIST IDX files. */
-async function loadSource(source: string): Promise<{ train: ImageSet; test: ImageSet }> {
-  if (source === 'synthetic') return syntheticImages();
-  const dir = source === 'fashion-mnist' ? findFashionMnist() : source;
-  if (dir !== null && !existsSync(dir)) throw new InvalidInputError(`data.source: folder ${dir} does not exist`);
-  return loadFashionMnist(dir);
-}
+import { loadShard, loadSource, putSplit, subset } from './sources.js';
 
 /**
  * Reads the data source (see `loadSource`), holds out a seeded validation split from the training set, and
@@ -47,6 +14,7 @@ async function loadSource(source: string): Promise<{ train: ImageSet; test: Imag
 export function prepareData(input: PrepareDataInput): Promise<PreparedData> {
   return badInputIsFinal(async () => {
     const { train, test } = await loadSource(input.source);
+    if (!test) throw new InvalidInputError(`data.source: ${input.source} is a single image set; a pipeline needs a source with a test set (fashion-mnist, synthetic or an IDX folder)`);
     if (input.validationSize >= train.count) {
       throw new InvalidInputError(`data.validationSize ${input.validationSize} must be below the ${train.count} training samples of ${input.source}`);
     }
@@ -66,4 +34,9 @@ export function prepareData(input: PrepareDataInput): Promise<PreparedData> {
       source: input.source,
     };
   });
+}
+
+/** Stores the training samples of `source` (`<source>[#k/n]`, see sources.ts) as a split: new data for a retrain. */
+export function importShard(input: { store: string; source: string }): Promise<Ref> {
+  return badInputIsFinal(async () => putSplit(openStore(input.store), await loadShard(input.source, 'data'), 'shard', input.source));
 }

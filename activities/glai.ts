@@ -6,6 +6,7 @@
  * never in payloads.
  */
 import * as tf from '@tensorflow/tfjs';
+import { Context } from '@temporalio/activity';
 import { selectBackend } from '../ml/backend/select.js';
 import { modelFromParts } from '../ml/models/io.js';
 import { selectorWeights, structureId } from '../ml/glai/selector.js';
@@ -15,24 +16,13 @@ import { accuracyOf, linearLogits } from '../ml/glai/estimator.js';
 import { InvalidInputError } from '../ml/errors.js';
 import { openStore } from '../storage/open.js';
 import { encodeBundle } from '../storage/bundle.js';
-import type { ModelRefs, Ref } from '../workflows/types.js';
+import type { EstimatorRef, ModelRefs, Ref, StructureRef } from '../workflows/types.js';
 import { readBundle, readModel, readSplit } from './artifacts.js';
 import { badInputIsFinal } from './failures.js';
 import { rawSplitToData } from '../ml/train/thread-protocol.js';
-
-/** A frozen selector: its model files and structure id. */
-export interface StructureRef {
-  id: string;
-  model: ModelRefs;
-}
-
-/** A stored linear estimator: statistics + solved weights in one bundle. */
-export interface EstimatorRef {
-  ref: Ref;
-  structureId: string;
-  count: number;
-  dim: number;
-}
+import { imagesToData } from '../ml/data/images.js';
+import type { LabelledData } from '../ml/train/data.js';
+import { loadShard } from './sources.js';
 
 async function loadSelector(structure: StructureRef) {
   await selectBackend();
@@ -76,35 +66,72 @@ export function extractStructure(input: { model: ModelRefs }): Promise<Structure
   });
 }
 
+/** Estimator settings: feature map (default: values of layer 0 gated by the last hidden layer) and ridge λ. */
+export interface FitSettings {
+  store: string;
+  structure: StructureRef;
+  features?: Partial<FeatureSpec>;
+  lambda: number;
+  /** Add to this estimator's statistics (incremental retraining); λ and feature map come from it. */
+  previous?: EstimatorRef | null;
+}
+
+/** One pass of sufficient statistics over `data` on top of `previous` (or from zero), solved and stored; heartbeats progress. */
+async function fit(input: FitSettings, data: () => Promise<LabelledData>): Promise<EstimatorRef> {
+  const { model, weights } = await loadSelector(input.structure);
+  try {
+    const hidden = weights.kernels.length - 1;
+    let stats: LinearStats;
+    let lambda = input.lambda;
+    if (input.previous) {
+      const prev = await readEstimator(input.previous);
+      if (prev.stats.structureId !== input.structure.id) {
+        throw new InvalidInputError(`estimator ${input.previous.ref.uri} was trained on structure ${prev.stats.structureId}, not ${input.structure.id}`);
+      }
+      stats = prev.stats;
+      lambda = prev.lambda;
+    } else {
+      const spec: FeatureSpec = { valueLayer: input.features?.valueLayer ?? 0, gateLayer: input.features?.gateLayer ?? hidden - 1 };
+      checkFeatureSpec(weights, spec);
+      stats = emptyStats(input.structure.id, spec, featureDim(weights, spec), weights.kernels.at(-1)!.shape[1]);
+    }
+    const ctx = activityContext();
+    await accumulateStats(stats, weights, await data(), (done, total) => ctx?.heartbeat({ done, total }));
+    return await writeEstimator(input.store, stats, lambda);
+  } finally {
+    model.dispose();
+  }
+}
+
+/** The activity context, or null outside an activity (library use). */
+function activityContext(): Context | null {
+  try {
+    return Context.current();
+  } catch {
+    return null;
+  }
+}
+
 /**
  * Fits the linear estimator on `data` in one pass (sufficient statistics), added
  * to `previous` when given: the update reads only `data`, the structure is unchanged.
  */
-export function fitEstimator(input: { store: string; structure: StructureRef; data: Ref; features?: Partial<FeatureSpec>; lambda: number; previous?: EstimatorRef | null }): Promise<EstimatorRef> {
-  return badInputIsFinal(async () => {
-    const { model, weights } = await loadSelector(input.structure);
-    try {
-      const hidden = weights.kernels.length - 1;
-      let stats: LinearStats;
-      let lambda = input.lambda;
-      if (input.previous) {
-        const prev = await readEstimator(input.previous);
-        if (prev.stats.structureId !== input.structure.id) {
-          throw new InvalidInputError(`estimator ${input.previous.ref.uri} was trained on structure ${prev.stats.structureId}, not ${input.structure.id}`);
-        }
-        stats = prev.stats;
-        lambda = prev.lambda;
-      } else {
-        const spec: FeatureSpec = { valueLayer: input.features?.valueLayer ?? 0, gateLayer: input.features?.gateLayer ?? hidden - 1 };
-        checkFeatureSpec(weights, spec);
-        stats = emptyStats(input.structure.id, spec, featureDim(weights, spec), weights.kernels.at(-1)!.shape[1]);
-      }
-      await accumulateStats(stats, weights, rawSplitToData(await readSplit(input.data)));
-      return await writeEstimator(input.store, stats, lambda);
-    } finally {
-      model.dispose();
-    }
-  });
+export function fitEstimator(input: FitSettings & { data: Ref }): Promise<EstimatorRef> {
+  return badInputIsFinal(() => fit(input, async () => rawSplitToData(await readSplit(input.data))));
+}
+
+/**
+ * The activities of a federated site worker (queue `lightpath-site-<name>`): fit an
+ * estimator on the site's own data, which never leaves the site; only the
+ * statistics travel, as an artifact.
+ */
+export function siteActivities(site: string, source: string) {
+  return {
+    /** Fits this site's estimator on its local data (`source`, given when the worker started). */
+    fitSiteEstimator(input: FitSettings): Promise<EstimatorRef> {
+      return badInputIsFinal(() => fit(input, async () => imagesToData(await loadShard(source, `site ${site} data`))));
+    },
+  };
 }
 
 /** Merges estimators by summing their statistics (exact); refuses different structures, naming both ids. */

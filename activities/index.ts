@@ -1,7 +1,7 @@
 /** All lightpath activities (registered by the workers; workflows import only their types). */
-export { prepareData } from './data.js';
+export { prepareData, importShard } from './data.js';
 export { initializeModel, evaluateModel } from './model.js';
 export { trainModel } from './train.js';
 export { writeRunManifest } from './manifest.js';
-export { extractStructure, fitEstimator, mergeEstimators, evaluateEstimator } from './glai.js';
+export { extractStructure, fitEstimator, mergeEstimators, evaluateEstimator, siteActivities } from './glai.js';
 export { trainingSlots } from './capacity.js';

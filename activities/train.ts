@@ -26,6 +26,7 @@ function trainOptions(input: TrainInput): TrainOptions {
     optimizer: { name: t.optimizer, weightDecay: t.weightDecay, weightDecayMode: t.weightDecayMode, momentum: t.momentum },
     seed: input.seed,
     oui: input.oui,
+    stability: input.stability,
   };
 }
 

@@ -6,10 +6,11 @@
  */
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { nanoid } from 'nanoid';
-import { parsePipelineConfig, type PipelineConfig } from '../workflows/config.js';
+import { ConfigError, parsePipelineConfig, type PipelineConfig } from '../workflows/config.js';
 import { CPU_TASK_QUEUE } from '../workflows/queues.js';
-import type { PipelineResult, Progress } from '../workflows/types.js';
+import type { GlaiOutcome, PipelineResult, Progress } from '../workflows/types.js';
 import type { trainPipeline } from '../workflows/train-pipeline.js';
+import type { incrementalRetrain, mergeModels, MergeModelsInput, FeatureOptions } from '../workflows/glai.js';
 import { configuredStoreUri } from '../storage/open.js';
 
 /** Where to connect; unset fields come from the environment. */
@@ -27,6 +28,15 @@ export interface LightpathClient {
   progress(runId: string): Promise<Progress>;
   /** Waits for a run's result. */
   result(runId: string): Promise<PipelineResult>;
+  /** The GLAI outcome (structure, estimator, test split) of a pipeline run with GLAI, a retrain or a merge; waits for it. */
+  glaiOutcome(workflowId: string): Promise<GlaiOutcome>;
+  /** Starts an incremental retrain of `from`'s estimator on new data (`<source>[#k/n]`, read by a worker); the structure is kept. */
+  startRetrain(opts: { from: string; source: string; store?: string }): Promise<{ workflowId: string; handle: WorkflowHandle<typeof incrementalRetrain> }>;
+  /**
+   * Starts a merge of the estimators of `from` (workflow ids) and of federated `sites`; the structure and test
+   * split come from `structureFrom` (default: the first of `from`).
+   */
+  startMerge(opts: { from?: string[]; structureFrom?: string; sites?: string[]; store?: string } & Pick<MergeModelsInput, 'maxFailedSites' | 'siteTimeoutSeconds' | 'siteHeartbeatSeconds' | 'lambda'> & { features?: FeatureOptions }): Promise<{ workflowId: string; handle: WorkflowHandle<typeof mergeModels> }>;
   close(): Promise<void>;
 }
 
@@ -41,7 +51,7 @@ export async function connect(opts: ConnectOptions = {}): Promise<LightpathClien
       : {}),
   });
   const client = new Client({ connection, namespace: opts.namespace ?? process.env.TEMPORAL_NAMESPACE ?? 'default' });
-  return {
+  const lp: LightpathClient = {
     client,
     async startPipeline(raw, o = {}) {
       const config = parsePipelineConfig(raw);
@@ -55,6 +65,37 @@ export async function connect(opts: ConnectOptions = {}): Promise<LightpathClien
     },
     progress: (runId) => client.workflow.getHandle(runId).query<Progress>('progress'),
     result: (runId) => client.workflow.getHandle<typeof trainPipeline>(runId).result(),
+    async glaiOutcome(workflowId) {
+      const r = (await client.workflow.getHandle(workflowId).result()) as PipelineResult | GlaiOutcome;
+      const outcome = 'runId' in r ? r.glai : r;
+      if (!outcome?.estimator) throw new ConfigError(`${workflowId}: has no GLAI estimator (run the pipeline with glai.enabled, or give a retrain or merge)`, []);
+      return outcome;
+    },
+    async startRetrain(o) {
+      const from = await lp.glaiOutcome(o.from);
+      const workflowId = `lightpath-retrain-${nanoid(10)}`;
+      const handle = await client.workflow.start<typeof incrementalRetrain>('incrementalRetrain', {
+        taskQueue: CPU_TASK_QUEUE,
+        workflowId,
+        args: [{ store: o.store ?? configuredStoreUri(), structure: from.structure, previous: from.estimator, source: o.source, test: from.test }],
+      });
+      return { workflowId, handle };
+    },
+    async startMerge(o) {
+      const from = await Promise.all((o.from ?? []).map((id) => lp.glaiOutcome(id)));
+      const base = o.structureFrom ? await lp.glaiOutcome(o.structureFrom) : from[0];
+      if (!base) throw new ConfigError('merge: give --from (estimators to merge) or --structure-from (with --sites)', []);
+      if (!from.length && !o.sites?.length) throw new ConfigError('merge: nothing to merge; give --from and/or --sites', []);
+      const workflowId = `lightpath-merge-${nanoid(10)}`;
+      const { from: _f, structureFrom: _s, store, ...rest } = o;
+      const handle = await client.workflow.start<typeof mergeModels>('mergeModels', {
+        taskQueue: CPU_TASK_QUEUE,
+        workflowId,
+        args: [{ ...rest, store: store ?? configuredStoreUri(), structure: base.structure, estimators: from.map((f) => f.estimator), test: base.test }],
+      });
+      return { workflowId, handle };
+    },
     close: () => connection.close(),
   };
+  return lp;
 }

@@ -4,7 +4,9 @@ import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import { parsePipelineConfig, ConfigError } from '../workflows/config.js';
 import { connect } from './client.js';
-import { followRun, summaryLines } from './progress.js';
+import { followRun, glaiLines, summaryLines } from './progress.js';
+import { SITE_NAME } from '../workflows/queues.js';
+import type { GlaiOutcome, SiteOutcome } from '../workflows/types.js';
 import { runDev } from './dev.js';
 import { runWorkerProcess } from '../workers/main.js';
 
@@ -79,20 +81,97 @@ program
     }
   });
 
+/** Parses a positive integer option. */
+function positiveInt(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
+  return n;
+}
+
+/** Waits for a GLAI workflow (unless --no-wait) and prints its outcome. */
+async function finishGlai(workflowId: string, handle: { result(): Promise<GlaiOutcome & { sites?: SiteOutcome[]; added?: number }> }, o: { wait: boolean; json?: boolean }): Promise<void> {
+  if (!o.wait) {
+    process.stdout.write(o.json ? `${JSON.stringify({ workflowId })}\n` : `${workflowId}\n`);
+    return;
+  }
+  const r = await handle.result();
+  if (o.json) {
+    process.stdout.write(`${JSON.stringify({ workflowId, ...r })}\n`);
+    return;
+  }
+  const lines = [workflowId, ...glaiLines(r)];
+  if (r.added !== undefined) lines.push(`  read ${r.added} new samples only; the structure is unchanged`);
+  for (const s of r.sites ?? []) lines.push(`  site ${s.site.padEnd(16)} ${s.status}${s.estimator ? ` (${s.estimator.count} samples)` : ''}${s.error ? `: ${s.error}` : ''}`);
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+program
+  .command('retrain')
+  .description('GLAI incremental retrain: update the estimator of a run (pipeline with GLAI, retrain or merge) with new data only; the structure is kept')
+  .requiredOption('--from <workflowId>', 'the run whose estimator to update')
+  .requiredOption('--data <source>', 'new data, read by a worker: fashion-mnist, synthetic, an IDX folder or an image-set bundle file, optionally #k/n for a shard')
+  .option('--store <uri>', 'artifact store for the result (default: LIGHTPATH_STORE / LIGHTPATH_S3_BUCKET / local)')
+  .option('--no-wait', 'print the workflow id and return without waiting')
+  .option('--json', 'print the result as JSON')
+  .action(async (o: { from: string; data: string; store?: string; wait: boolean; json?: boolean }) => {
+    try {
+      const lp = await connect();
+      try {
+        const { workflowId, handle } = await lp.startRetrain({ from: o.from, source: o.data, store: o.store });
+        await finishGlai(workflowId, handle, o);
+      } finally {
+        await lp.close();
+      }
+    } catch (e) {
+      fail(e);
+    }
+  });
+
+program
+  .command('merge')
+  .description('GLAI merge: sum the statistics of estimators (exact) and/or of federated sites, solve, evaluate')
+  .option('--from <workflowIds...>', 'runs (pipeline with GLAI, retrain or merge) whose estimators to merge')
+  .option('--sites <names>', 'federated sites (comma-separated), each served by `lightpath worker --role site:<name> --data …`', (v) => v.split(',').map((x) => x.trim()).filter(Boolean))
+  .option('--structure-from <workflowId>', 'run whose structure and test split to use (default: the first --from)')
+  .option('--max-failed <n>', 'sites that may fail while the merge still completes (recorded)', (v) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a non-negative integer');
+    return n;
+  }, 0)
+  .option('--site-timeout <seconds>', 'time each site has, including waiting for its worker', positiveInt, 3600)
+  .option('--store <uri>', 'artifact store for the result (default: LIGHTPATH_STORE / LIGHTPATH_S3_BUCKET / local)')
+  .option('--no-wait', 'print the workflow id and return without waiting')
+  .option('--json', 'print the result as JSON')
+  .action(async (o: { from?: string[]; sites?: string[]; structureFrom?: string; maxFailed: number; siteTimeout: number; store?: string; wait: boolean; json?: boolean }) => {
+    try {
+      for (const site of o.sites ?? []) if (!SITE_NAME.test(site)) throw new ConfigError(`--sites: ${JSON.stringify(site)} is not a site name (letters, digits, - and _)`, []);
+      const lp = await connect();
+      try {
+        const { workflowId, handle } = await lp.startMerge({ from: o.from, sites: o.sites, structureFrom: o.structureFrom, maxFailedSites: o.maxFailed, siteTimeoutSeconds: o.siteTimeout, store: o.store });
+        await finishGlai(workflowId, handle, o);
+      } finally {
+        await lp.close();
+      }
+    } catch (e) {
+      fail(e);
+    }
+  });
+
 program
   .command('worker')
   .description('run a worker against the configured cluster (TEMPORAL_ADDRESS)')
-  .option('--role <role>', 'cpu (workflows + light activities), gpu (training), or all', (v) => {
-    if (!['cpu', 'gpu', 'all'].includes(v)) throw new InvalidArgumentError('expected cpu, gpu or all');
+  .option('--role <role>', 'cpu (workflows + light activities), gpu (training), all, or site:<name> (a federated site)', (v) => {
+    if (!['cpu', 'gpu', 'all'].includes(v) && !/^site:[A-Za-z0-9_-]{1,64}$/.test(v)) throw new InvalidArgumentError('expected cpu, gpu, all or site:<name> (letters, digits, - and _)');
     return v;
   }, 'all')
-  .option('--slots <n>', 'training activities at once on this worker (one per GPU; on CPU each uses one core)', (v) => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
-    return n;
-  }, 1)
-  .action(async (o: { role: string; slots: number }) => {
-    await runWorkerProcess(o.role === 'all' ? ['cpu', 'gpu'] : [o.role as 'cpu' | 'gpu'], o.slots).catch(fail);
+  .option('--data <source>', "a site's own data: fashion-mnist, synthetic, an IDX folder or an image-set bundle file, optionally #k/n for a shard; it never leaves the site")
+  .option('--slots <n>', 'training activities at once on this worker (one per GPU; on CPU each uses one core)', positiveInt, 1)
+  .action(async (o: { role: string; slots: number; data?: string }) => {
+    const site = /^site:(.+)$/.exec(o.role)?.[1];
+    if (site && !o.data) fail(new ConfigError('--data: a site worker needs its data source', []));
+    if (!site && o.data) fail(new ConfigError('--data: only a site worker (--role site:<name>) reads its own data', []));
+    const roles = site ? [] : o.role === 'all' ? (['cpu', 'gpu'] as const) : [o.role as 'cpu' | 'gpu'];
+    await runWorkerProcess([...roles], o.slots, site ? [{ name: site, source: o.data! }] : []).catch(fail);
   });
 
 await program.parseAsync();

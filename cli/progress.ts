@@ -1,6 +1,6 @@
 /** Printing a run's progress while waiting for its result (one line per change). */
 import type { LightpathClient } from './client.js';
-import type { PipelineResult, Progress } from '../workflows/types.js';
+import type { GlaiOutcome, PipelineResult, Progress } from '../workflows/types.js';
 
 function line(p: Progress): string {
   const m = p.metrics;
@@ -39,6 +39,20 @@ export function summaryLines(r: PipelineResult): string[] {
     out.push(`weight-decay ${r.search.mode}: chose ${r.search.chosenWeightDecay.toExponential(2)} after ${r.search.epochsSpent} training epochs`);
     for (const d of r.search.decisions) out.push(`  epoch ${String(d.epoch).padStart(3)}  ${d.candidate.padEnd(14)} ${(d.oui === null ? '' : d.oui.toFixed(3)).padEnd(6)} ${d.verdict.padEnd(18)} ${d.reason}`);
   }
-  if (r.glai) out.push(`GLAI estimator ${(r.glai.estimatorAccuracy * 100).toFixed(2)} % vs selector ${(r.glai.selectorAccuracy * 100).toFixed(2)} % (structure ${r.glai.structure.id.slice(0, 12)}…)`);
+  if (r.glai) {
+    out.push(...glaiLines(r.glai));
+    const st = r.glai.stabilization;
+    const at = (e: number | null) => (e === null ? 'not within the run' : `epoch ${e}`);
+    out.push(`  structure settled ${at(st.patternSettledEpoch)}, weights ${at(st.weightSettledEpoch)}${st.frozenAtEpoch ? `; training stopped at epoch ${st.frozenAtEpoch} (structure frozen)` : ''}`);
+  }
   return out;
+}
+
+/** Lines describing a GLAI outcome (pipeline, retrain or merge): estimator, structure, samples, scores. */
+export function glaiLines(g: GlaiOutcome): string[] {
+  const pct = (v: number | null) => (v === null ? 'n/a' : `${(v * 100).toFixed(2)} %`);
+  return [
+    `GLAI estimator ${g.estimator.ref.uri} (${g.estimator.count} samples, ${g.estimator.dim} features) on structure ${g.structure.id.slice(0, 12)}…`,
+    `  test accuracy: estimator ${pct(g.estimatorAccuracy)} vs selector ${pct(g.selectorAccuracy)}`,
+  ];
 }

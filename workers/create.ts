@@ -8,7 +8,7 @@ import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode, t
 import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import * as activities from '../activities/index.js';
-import { CPU_TASK_QUEUE, GPU_TASK_QUEUE } from '../workflows/queues.js';
+import { CPU_TASK_QUEUE, GPU_TASK_QUEUE, SITE_NAME, siteTaskQueue } from '../workflows/queues.js';
 
 export type WorkerRole = 'cpu' | 'gpu';
 
@@ -19,6 +19,14 @@ export interface WorkerOptions {
   roles: WorkerRole[];
   /** Concurrent training activities on a gpu worker (default 1). */
   gpuSlots?: number;
+  /** Federated sites hosted here: each polls `lightpath-site-<name>` and reads only its own `source`. */
+  sites?: SiteOptions[];
+}
+
+/** A federated site: its name and the data it keeps (a source spec, see activities/sources.ts). */
+export interface SiteOptions {
+  name: string;
+  source: string;
 }
 
 const workflowsPath = fileURLToPath(new URL(`../workflows/index${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url));
@@ -62,6 +70,7 @@ export async function createWorkers(opts: WorkerOptions): Promise<Worker[]> {
           writeRunManifest: activities.writeRunManifest,
           extractStructure: activities.extractStructure,
           mergeEstimators: activities.mergeEstimators,
+          importShard: activities.importShard,
           trainingSlots: activities.trainingSlots,
         },
       }),
@@ -81,6 +90,18 @@ export async function createWorkers(opts: WorkerOptions): Promise<Worker[]> {
           evaluateEstimator: activities.evaluateEstimator,
         },
         maxConcurrentActivityTaskExecutions: opts.gpuSlots ?? 1,
+      }),
+    );
+  }
+  for (const site of opts.sites ?? []) {
+    if (!SITE_NAME.test(site.name)) throw new Error(`site name ${JSON.stringify(site.name)}: use letters, digits, - and _ (at most 64)`);
+    workers.push(
+      await Worker.create({
+        connection: opts.connection,
+        namespace,
+        taskQueue: siteTaskQueue(site.name),
+        activities: activities.siteActivities(site.name, site.source),
+        maxConcurrentActivityTaskExecutions: 1,
       }),
     );
   }

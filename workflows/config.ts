@@ -114,9 +114,23 @@ export const PipelineConfigSchema = z
         valueLayer: z.number().int().nonnegative().default(0),
         /** Hidden layer whose masks gate them; default: the last hidden layer. */
         gateLayer: z.number().int().nonnegative().optional(),
+        /** Structure vs weight stabilization, tracked on a probe set every epoch of the selector's training. */
+        stabilization: z
+          .object({
+            /** Probe samples (drawn once from the training set); 0 = off. */
+            probe: z.number().int().nonnegative().default(512),
+            /** Share of flipped ReLU bits per epoch under which the structure counts as settled. */
+            threshold: z.number().positive().default(0.01),
+            /** Relative weight change per epoch under which the weights count as settled. */
+            weightThreshold: z.number().positive().default(0.01),
+            /** Stop training (freeze the structure) after this many settled epochs; 0 = train to the budget. Ignored by the weight-decay search. */
+            freezeAfter: z.number().int().nonnegative().default(0),
+          })
+          .strict()
+          .default({ probe: 512, threshold: 0.01, weightThreshold: 0.01, freezeAfter: 0 }),
       })
       .strict()
-      .default({ enabled: false, lambda: 1e-3, valueLayer: 0 }),
+      .default({ enabled: false, lambda: 1e-3, valueLayer: 0, stabilization: { probe: 512, threshold: 0.01, weightThreshold: 0.01, freezeAfter: 0 } }),
     execution: z
       .object({
         /** Artifact store URI (`s3://bucket/prefix` or a path); default: the client's configured store. */

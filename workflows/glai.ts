@@ -1,38 +1,116 @@
 /**
- * GLAI workflows (METHODS.md §3): `incrementalRetrain` updates a stored estimator
- * with a new data shard — reading only the new samples, the structure unchanged —
- * and `mergeModels` merges estimators of several sites exactly by summing their
- * statistics. Both evaluate the result when given a test split.
+ * GLAI workflows (METHODS.md §3). `incrementalRetrain` updates a stored estimator
+ * with a new data shard — reading only the new samples, the structure unchanged.
+ * `mergeModels` merges estimators exactly by summing their statistics; in federated
+ * mode it first fans out to the sites, each a worker on its own task queue that fits
+ * on its own data, tolerating a configured number of failed sites. Finished sites
+ * are in the workflow's history, so a crash never recomputes them.
  */
-import { proxyActivities } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, defineQuery, proxyActivities, setHandler } from '@temporalio/workflow';
 import type * as activities from '../activities/index.js';
-import type { EstimatorRef, StructureRef } from '../activities/glai.js';
-import { CPU_TASK_QUEUE, GPU_TASK_QUEUE } from './queues.js';
-import type { Ref } from './types.js';
+import type { siteActivities } from '../activities/glai.js';
+import { CPU_TASK_QUEUE, GPU_TASK_QUEUE, siteTaskQueue } from './queues.js';
+import type { EstimatorRef, GlaiOutcome, Ref, SiteOutcome, StructureRef } from './types.js';
 
 const retry = { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10 };
 const cpu = proxyActivities<typeof activities>({ taskQueue: CPU_TASK_QUEUE, startToCloseTimeout: '30 minutes', retry });
-const gpu = proxyActivities<typeof activities>({ taskQueue: GPU_TASK_QUEUE, startToCloseTimeout: '2 hours', retry });
+const gpu = proxyActivities<typeof activities>({ taskQueue: GPU_TASK_QUEUE, startToCloseTimeout: '2 hours', heartbeatTimeout: '5 minutes', retry });
 
-/** Scores of an estimator: its test accuracy and its selector's. */
-export interface EstimatorScores {
-  estimatorAccuracy: number;
-  selectorAccuracy: number;
+/** Feature map of a new estimator (see ml/glai/features.ts); ignored when updating one. */
+export interface FeatureOptions {
+  valueLayer?: number;
+  gateLayer?: number;
 }
 
-/**
- * Updates `previous` with the statistics of `data` (a stored image-set split); without
- * `previous`, fits a new estimator on `data` alone (a site's first estimator).
- */
-export async function incrementalRetrain(input: { store: string; structure: StructureRef; previous?: EstimatorRef | null; data: Ref; lambda?: number; test?: Ref }): Promise<{ estimator: EstimatorRef; scores: EstimatorScores | null }> {
-  const estimator = await gpu.fitEstimator({ store: input.store, structure: input.structure, data: input.data, lambda: input.lambda ?? 1e-3, previous: input.previous ?? null });
-  const scores = input.test ? await gpu.evaluateEstimator({ structure: input.structure, estimator, test: input.test }) : null;
-  return { estimator, scores };
+/** Input of `incrementalRetrain`: the new data as a stored split (`data`) or a source a worker reads (`source`, `<source>[#k/n]`). */
+export interface IncrementalRetrainInput {
+  store: string;
+  structure: StructureRef;
+  /** The estimator to update; none: fit a new one on the data alone. */
+  previous?: EstimatorRef | null;
+  data?: Ref;
+  source?: string;
+  lambda?: number;
+  features?: FeatureOptions;
+  /** Test split to score the result on. */
+  test?: Ref | null;
 }
 
-/** Merges estimators (one structure) into one; refuses different structures, naming both ids. */
-export async function mergeModels(input: { store: string; structure: StructureRef; estimators: EstimatorRef[]; test?: Ref }): Promise<{ estimator: EstimatorRef; scores: EstimatorScores | null }> {
-  const estimator = await cpu.mergeEstimators({ store: input.store, estimators: input.estimators });
-  const scores = input.test ? await gpu.evaluateEstimator({ structure: input.structure, estimator, test: input.test }) : null;
-  return { estimator, scores };
+/** The updated estimator, the shard it read and its scores. */
+export interface IncrementalRetrainResult extends GlaiOutcome {
+  data: Ref;
+  /** Samples read: those of the new shard only. */
+  added: number;
+}
+
+/** Updates `previous` with the statistics of the new data; without `previous`, fits a new estimator on it. */
+export async function incrementalRetrain(input: IncrementalRetrainInput): Promise<IncrementalRetrainResult> {
+  if (!input.data === !input.source) throw ApplicationFailure.nonRetryable('incrementalRetrain: give exactly one of data (a stored split) or source', 'InvalidInput');
+  const data = input.data ?? (await cpu.importShard({ store: input.store, source: input.source! }));
+  const estimator = await gpu.fitEstimator({ store: input.store, structure: input.structure, data, lambda: input.lambda ?? 1e-3, features: input.features, previous: input.previous ?? null });
+  return { ...(await scored(input.structure, estimator, input.test ?? null)), data, added: estimator.count - (input.previous?.count ?? 0) };
+}
+
+/** Input of `mergeModels`: stored estimators and/or federated sites to fit first. */
+export interface MergeModelsInput {
+  store: string;
+  structure: StructureRef;
+  estimators?: EstimatorRef[];
+  /** Site names; each fits on its own data on `lightpath-site-<name>`. */
+  sites?: string[];
+  /** Sites that may fail (recorded in the result) while the merge still completes; default 0. */
+  maxFailedSites?: number;
+  /** Time a site has, including waiting for its worker; default 3600 s. */
+  siteTimeoutSeconds?: number;
+  /** A site worker that stops heartbeating this long is presumed dead and its fit retried; default 60 s. */
+  siteHeartbeatSeconds?: number;
+  lambda?: number;
+  features?: FeatureOptions;
+  test?: Ref | null;
+}
+
+/** The merged estimator, every site's outcome and the scores. */
+export interface MergeModelsResult extends GlaiOutcome {
+  sites: SiteOutcome[];
+  /** Estimators merged (stored ones plus the sites'). */
+  merged: number;
+}
+
+/** Live state of each federated site. */
+export const sitesQuery = defineQuery<SiteOutcome[]>('sites');
+
+/** Merges estimators (one structure) into one: exact, by summing statistics; refuses different structures, naming both ids. */
+export async function mergeModels(input: MergeModelsInput): Promise<MergeModelsResult> {
+  const sites: SiteOutcome[] = (input.sites ?? []).map((site) => ({ site, status: 'failed', estimator: null, error: 'not finished' }));
+  setHandler(sitesQuery, () => sites);
+  await Promise.all(sites.map(async (s) => {
+    const site = proxyActivities<ReturnType<typeof siteActivities>>({
+      taskQueue: siteTaskQueue(s.site),
+      scheduleToCloseTimeout: `${input.siteTimeoutSeconds ?? 3600} seconds`,
+      heartbeatTimeout: `${input.siteHeartbeatSeconds ?? 60} seconds`,
+      retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30 seconds' },
+    });
+    try {
+      s.estimator = await site.fitSiteEstimator({ store: input.store, structure: input.structure, lambda: input.lambda ?? 1e-3, features: input.features });
+      s.status = 'merged';
+      s.error = null;
+    } catch (e) {
+      if (!(e instanceof ActivityFailure)) throw e;
+      s.error = (e.cause ?? e).message;
+    }
+  }));
+  const failed = sites.filter((s) => s.status === 'failed');
+  if (failed.length > (input.maxFailedSites ?? 0)) {
+    throw ApplicationFailure.nonRetryable(`${failed.length} site(s) failed, at most ${input.maxFailedSites ?? 0} allowed: ${failed.map((s) => `${s.site} (${s.error})`).join('; ')}`, 'SitesFailed');
+  }
+  const all = [...(input.estimators ?? []), ...sites.flatMap((s) => (s.estimator ? [s.estimator] : []))];
+  if (all.length === 0) throw ApplicationFailure.nonRetryable('mergeModels: nothing to merge (no estimators, no site finished)', 'InvalidInput');
+  const estimator = await cpu.mergeEstimators({ store: input.store, estimators: all });
+  return { ...(await scored(input.structure, estimator, input.test ?? null)), sites, merged: all.length };
+}
+
+/** The outcome of an estimator, scored on `test` when given. */
+async function scored(structure: StructureRef, estimator: EstimatorRef, test: Ref | null): Promise<GlaiOutcome> {
+  const scores = test ? await gpu.evaluateEstimator({ structure, estimator, test }) : null;
+  return { structure, estimator, test, estimatorAccuracy: scores?.estimatorAccuracy ?? null, selectorAccuracy: scores?.selectorAccuracy ?? null };
 }

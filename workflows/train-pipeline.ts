@@ -18,6 +18,7 @@ import { parsePipelineConfig, ConfigError } from './config.js';
 import type { ManifestEntry, PipelineResult, Progress, TrainResult } from './types.js';
 import { trainingProgressSignal } from './signals.js';
 import { weightDecaySearch } from './weight-decay-search.js';
+import { settledEpoch } from '../ml/glai/settled.js';
 import { CPU_TASK_QUEUE, GPU_TASK_QUEUE } from './queues.js';
 
 /** Live stage, epoch and latest metrics. */
@@ -113,7 +114,7 @@ export async function trainPipeline(input: TrainPipelineInput): Promise<Pipeline
     let trained: TrainResult;
     let searchOutcome: PipelineResult['search'] = null;
     if (config.search.mode === 'off') {
-      trained = await gpu.trainModel({ store, runId, data, initial: init.model, train: config.train, oui: config.oui, seed: config.seed });
+      trained = await gpu.trainModel({ store, runId, data, initial: init.model, train: config.train, oui: config.oui, stability: config.glai.stabilization, seed: config.seed });
     } else {
       progress.stage = 'search';
       const search = await executeChild(weightDecaySearch, {
@@ -164,8 +165,15 @@ export async function trainPipeline(input: TrainPipelineInput): Promise<Pipeline
       });
       artifacts.push({ stage: 'estimator', name: 'glai-estimator', ref: estimator.ref, inputs: { structureId: structure.id, data: data.train.sha256, glai: config.glai } });
       const scores = await gpu.evaluateEstimator({ structure, estimator, test: data.test });
-      glai = { structure, estimator, ...scores };
-      metrics.glai = { structureId: structure.id, featureDim: estimator.dim, ...scores };
+      const st = config.glai.stabilization;
+      const trainedEpochs = trained.history.length;
+      const stabilization = {
+        patternSettledEpoch: settledEpoch(trained.history.map((h) => h.patternChange), st.threshold),
+        weightSettledEpoch: settledEpoch(trained.history.map((h) => h.weightChange), st.weightThreshold),
+        frozenAtEpoch: config.search.mode === 'off' && trainedEpochs < config.train.epochs ? trainedEpochs : null,
+      };
+      glai = { structure, estimator, test: data.test, ...scores, stabilization };
+      metrics.glai = { structureId: structure.id, featureDim: estimator.dim, ...scores, stabilization };
     }
     progress.stage = 'done';
     const manifestUri = await manifest('completed');

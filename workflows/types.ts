@@ -78,6 +78,8 @@ export interface TrainInput {
   untilEpoch?: number;
   /** Label of this training in progress signals (e.g. a weight-decay candidate). */
   tag?: string;
+  /** Pattern/weight stabilization tracking (and early structure freeze); absent = off. */
+  stability?: PipelineConfig['glai']['stabilization'];
 }
 /** Details heartbeated by the training activity; a retry resumes from `checkpoint`. */
 export interface TrainHeartbeat {
@@ -141,10 +143,50 @@ export interface PipelineResult {
     decisions: { epoch: number; candidate: string; oui: number | null; verdict: string; reason: string }[];
   } | null;
   /** GLAI stages' outputs, when enabled. */
-  glai: {
-    structure: { id: string; model: ModelRefs };
-    estimator: { ref: Ref; structureId: string; count: number; dim: number };
-    estimatorAccuracy: number;
-    selectorAccuracy: number;
-  } | null;
+  glai: (GlaiOutcome & { stabilization: StabilizationSummary }) | null;
+}
+
+/** A frozen GLAI selector (METHODS.md §3): its model files and structure id (SHA-256 of architecture and weights). */
+export interface StructureRef {
+  id: string;
+  model: ModelRefs;
+}
+
+/** A stored linear estimator: statistics + solved weights in one bundle. */
+export interface EstimatorRef {
+  ref: Ref;
+  structureId: string;
+  /** Samples its statistics sum over. */
+  count: number;
+  /** Feature dimension. */
+  dim: number;
+}
+
+/**
+ * What every GLAI-producing workflow returns (pipeline, retrain, merge): the
+ * structure and estimator a later retrain or merge starts from, the test split and
+ * the scores on it.
+ */
+export interface GlaiOutcome {
+  structure: StructureRef;
+  estimator: EstimatorRef;
+  test: Ref | null;
+  estimatorAccuracy: number | null;
+  selectorAccuracy: number | null;
+}
+
+/** When the selector's structure and weights settled during training (epochs, 1-based; null: not within the run). */
+export interface StabilizationSummary {
+  patternSettledEpoch: number | null;
+  weightSettledEpoch: number | null;
+  /** Training stopped here because the structure had settled (`glai.stabilization.freezeAfter`). */
+  frozenAtEpoch: number | null;
+}
+
+/** One federated site's part in a merge. */
+export interface SiteOutcome {
+  site: string;
+  status: 'merged' | 'failed';
+  estimator: EstimatorRef | null;
+  error: string | null;
 }

@@ -149,6 +149,7 @@ export async function weightDecaySearch(input: WeightDecaySearchInput): Promise<
       initial: input.initial,
       train: { ...config.train, weightDecay: c.weightDecay },
       oui: config.oui,
+      stability: { ...config.glai.stabilization, freezeAfter: 0 },
       seed: config.seed,
       from: c.checkpoint,
       untilEpoch: until,

@@ -52,7 +52,7 @@ const EXACT_BATCH = 512;
  * rounding is ~1e-10 of A. B = ΦᵀY splits the same way. The result: statistics
  * accurate to ~1e-9 whatever the batch boundaries, so sums of shards equal the union.
  */
-export async function accumulateStats(stats: LinearStats, w: SelectorWeights, data: LabelledData): Promise<LinearStats> {
+export async function accumulateStats(stats: LinearStats, w: SelectorWeights, data: LabelledData, onProgress?: (done: number, total: number) => void): Promise<LinearStats> {
   if (data.classes !== stats.classes) throw new InvalidInputError(`data has ${data.classes} classes, the estimator ${stats.classes}`);
   for (let from = 0; from < data.count; from += EXACT_BATCH) {
     const to = Math.min(data.count, from + EXACT_BATCH);
@@ -75,6 +75,7 @@ export async function accumulateStats(stats: LinearStats, w: SelectorWeights, da
     for (let k = 0; k < hh!.length; k++) stats.a[k]! += hh![k]! + cross![k]!;
     for (let k = 0; k < hy!.length; k++) stats.b[k]! += hy![k]! + ly![k]!;
     stats.count += to - from;
+    onProgress?.(to, data.count);
   }
   return stats;
 }

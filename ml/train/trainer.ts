@@ -16,6 +16,7 @@ import { learningRateAt, type ScheduleSpec } from './schedule.js';
 import { gatherBatch, type LabelledData } from './data.js';
 import { accuracy } from './evaluate.js';
 import { InvalidInputError } from '../errors.js';
+import { StabilityTracker, type StabilityOptions } from '../glai/stabilization.js';
 
 /** Training settings. */
 export interface TrainOptions {
@@ -26,6 +27,8 @@ export interface TrainOptions {
   optimizer: OptimizerSpec;
   seed: number;
   oui: OuiOptions;
+  /** Track pattern/weight stabilization on a probe set (and optionally freeze early); absent = off. */
+  stability?: StabilityOptions;
 }
 
 /** Metrics of one finished epoch (1-based `epoch`). */
@@ -37,6 +40,10 @@ export interface EpochMetrics {
   oui: number;
   seconds: number;
   samplesPerSecond: number;
+  /** Share of probe-set ReLU bits that flipped this epoch (with `stability`). */
+  patternChange?: number;
+  /** Relative L2 change of the weights this epoch (with `stability`). */
+  weightChange?: number;
 }
 
 /** Everything needed to continue training exactly: weights, optimizer, position, RNG and OUI state. */
@@ -123,9 +130,13 @@ export async function trainClassifier(
   const order = new Int32Array(train.count);
   const xb = new Float32Array(bs * train.dim);
   const yb = new Int32Array(bs);
+  const tracker = opts.stability?.probe ? new StabilityTracker(train, inputShape, opts.stability, opts.seed) : null;
 
   try {
-    const lastEpoch = Math.min(opts.epochs, hooks.untilEpoch ?? opts.epochs);
+    await tracker?.reset(model);
+    const frozen = tracker?.shouldFreeze(history) ?? false;
+    const lastEpoch = frozen ? startEpoch : Math.min(opts.epochs, hooks.untilEpoch ?? opts.epochs);
+    let done = Math.max(startEpoch, lastEpoch);
     for (let epoch = startEpoch; epoch < lastEpoch; epoch++) {
       const t0 = performance.now();
       for (let i = 0; i < order.length; i++) order[i] = i;
@@ -170,13 +181,18 @@ export async function trainClassifier(
       const oui = await meter.epochValue();
       const seconds = (performance.now() - t0) / 1000;
       const valAccuracy = val ? await accuracy(model, val) : null;
-      const metrics: EpochMetrics = { epoch: epoch + 1, loss, trainAccuracy, valAccuracy, oui, seconds, samplesPerSecond: train.count / seconds };
+      const metrics: EpochMetrics = { epoch: epoch + 1, loss, trainAccuracy, valAccuracy, oui, seconds, samplesPerSecond: train.count / seconds, ...(await tracker?.step(model)) };
       history.push(metrics);
       const ckpt = await snapshot(model, epoch + 1, rng, meter, opt, history);
       await hooks.onEpoch?.(metrics, ckpt);
+      if (tracker?.shouldFreeze(history)) {
+        done = epoch + 1;
+        break;
+      }
     }
-    return await snapshot(model, Math.max(startEpoch, lastEpoch), rng, meter, opt, history);
+    return await snapshot(model, done, rng, meter, opt, history);
   } finally {
+    tracker?.dispose();
     opt.dispose();
   }
 }

@@ -57,9 +57,9 @@ export async function startWorkers(address: string, roles: WorkerRole[], gpuSlot
   };
 }
 
-/** A GPU worker in its own process (so a test can SIGKILL it), polling the test server. */
-export function spawnGpuWorker(address: string, slots = 1): ChildProcess {
-  return spawn(process.execPath, ['bin/lightpath.js', 'worker', '--role', 'gpu', '--slots', String(slots)], {
+/** `lightpath worker <args>` in its own process (so a test can SIGKILL it), polling the test server. */
+export function spawnWorker(address: string, args: string[]): ChildProcess {
+  return spawn(process.execPath, ['bin/lightpath.js', 'worker', ...args], {
     env: { ...process.env, TEMPORAL_ADDRESS: address },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
@@ -71,6 +71,8 @@ export interface Stack {
   lp: LightpathClient;
   /** Starts a GPU worker process (killed after the file's tests if still running). */
   spawnGpu(slots?: number): ChildProcess;
+  /** Starts `lightpath worker <args>` (killed after the file's tests if still running). */
+  spawnWorker(args: string[]): ChildProcess;
 }
 
 /**
@@ -83,7 +85,10 @@ export function useStack(roles: WorkerRole[], gpuSlots = 1): Stack {
   let workers: { stop(): Promise<void> } | undefined;
   const stack = {
     spawnGpu(slots = 1) {
-      const child = spawnGpuWorker(stack.svc.temporal.address, slots);
+      return stack.spawnWorker(['--role', 'gpu', '--slots', String(slots)]);
+    },
+    spawnWorker(args: string[]) {
+      const child = spawnWorker(stack.svc.temporal.address, args);
       children.push(child);
       return child;
     },

@@ -11,7 +11,7 @@ import { useStack } from '../helpers/services.js';
 import { storeForUri, openStore } from '../../storage/open.js';
 import { decodeBundle, encodeBundle } from '../../storage/bundle.js';
 import { syntheticImages } from '../../ml/data/synthetic.js';
-import type { EstimatorRef, StructureRef } from '../../activities/glai.js';
+import type { EstimatorRef, StructureRef } from '../../workflows/types.js';
 import type { PipelineResult, Ref } from '../../workflows/types.js';
 
 const stack = useStack(['cpu', 'gpu']);
@@ -57,7 +57,7 @@ test('trainPipeline with GLAI: structure and one-pass estimator at least as accu
   assert.match(g.structure.id, /^[0-9a-f]{64}$/);
   assert.equal(g.estimator.structureId, g.structure.id);
   assert.equal(g.estimator.dim, 25 * 13);
-  assert.ok(g.estimatorAccuracy >= g.selectorAccuracy - 0.01, `estimator ${g.estimatorAccuracy} vs selector ${g.selectorAccuracy}`);
+  assert.ok(g.estimatorAccuracy! >= g.selectorAccuracy! - 0.01, `estimator ${g.estimatorAccuracy} vs selector ${g.selectorAccuracy}`);
 });
 
 test('incremental retrain reads only the new shard and equals fitting on the union; merge equals central', async () => {

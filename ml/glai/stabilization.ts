@@ -1,0 +1,107 @@
+/**
+ * Structure vs weight stabilization during training (METHODS.md §3: the ReLU
+ * on/off structure settles before the weights do). Every epoch the activation
+ * patterns of a fixed probe set are compared with the previous epoch's:
+ *
+ *   patternChange = (bits that flipped) / (probe samples × ReLU units),
+ *   weightChange  = ‖w_t − w_{t−1}‖₂ / ‖w_{t−1}‖₂ over all trainable weights.
+ *
+ * The state is the previous epoch's patterns and weights; both are functions of
+ * the previous checkpoint's weights, so a resumed run rebuilds it from the
+ * checkpoint and continues exactly.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { forwardCapture } from '../models/forward.js';
+import { Rng } from '../rng.js';
+import type { LabelledData } from '../train/data.js';
+
+/** What to track; `freezeAfter` > 0 stops training once patterns stayed under `threshold` that many epochs. */
+export interface StabilityOptions {
+  /** Probe samples drawn once (seeded) from the training set; 0 = off. */
+  probe: number;
+  /** Pattern-change threshold for "settled". */
+  threshold: number;
+  /** Weight-change threshold for "settled". */
+  weightThreshold: number;
+  /** Consecutive settled epochs after which training stops (structure frozen early); 0 = never. */
+  freezeAfter: number;
+}
+
+export const DEFAULT_STABILITY: StabilityOptions = { probe: 512, threshold: 0.01, weightThreshold: 0.01, freezeAfter: 0 };
+
+/** Change of patterns and weights over one epoch. */
+export interface StabilityStep {
+  patternChange: number;
+  weightChange: number;
+}
+
+const PROBE_SEED_SALT = 0x9b0be5;
+
+/** Tracks pattern and weight change of a model on a fixed probe set. */
+export class StabilityTracker {
+  private readonly probe: tf.Tensor;
+  private patterns: Uint8Array | null = null;
+  private weights: Float32Array | null = null;
+
+  constructor(data: LabelledData, inputShape: number[], private readonly opts: StabilityOptions, seed: number) {
+    const n = Math.min(opts.probe, data.count);
+    const rows = Rng.fromSeed(seed ^ PROBE_SEED_SALT).shuffle(Int32Array.from({ length: data.count }, (_, i) => i)).subarray(0, n);
+    const x = new Float32Array(n * data.dim);
+    rows.forEach((r, k) => x.set(data.x.subarray(r * data.dim, (r + 1) * data.dim), k * data.dim));
+    this.probe = tf.tensor(x, [n, ...inputShape]);
+  }
+
+  /** Records the model's current state as the reference (start of training, or a resumed checkpoint). */
+  async reset(model: tf.LayersModel): Promise<void> {
+    [this.patterns, this.weights] = await Promise.all([this.patternsOf(model), weightsOf(model)]);
+  }
+
+  /** Change since the last call (or `reset`); the current state becomes the reference. */
+  async step(model: tf.LayersModel): Promise<StabilityStep> {
+    const [patterns, weights] = await Promise.all([this.patternsOf(model), weightsOf(model)]);
+    let flipped = 0;
+    for (let i = 0; i < patterns.length; i++) flipped += patterns[i]! ^ this.patterns![i]!;
+    let diff = 0;
+    let norm = 0;
+    for (let i = 0; i < weights.length; i++) {
+      const d = weights[i]! - this.weights![i]!;
+      diff += d * d;
+      norm += this.weights![i]! * this.weights![i]!;
+    }
+    this.patterns = patterns;
+    this.weights = weights;
+    return { patternChange: patterns.length ? flipped / patterns.length : 0, weightChange: Math.sqrt(diff / Math.max(norm, Number.MIN_VALUE)) };
+  }
+
+  /** Whether the last `freezeAfter` epochs of `history` all had patterns under the threshold. */
+  shouldFreeze(history: { patternChange?: number }[]): boolean {
+    const k = this.opts.freezeAfter;
+    return k > 0 && history.length >= k && history.slice(-k).every((m) => (m.patternChange ?? Infinity) < this.opts.threshold);
+  }
+
+  dispose(): void {
+    this.probe.dispose();
+  }
+
+  /** On/off bits of every ReLU-type activation on the probe set, one byte per bit. */
+  private async patternsOf(model: tf.LayersModel): Promise<Uint8Array> {
+    const masks = tf.tidy(() => {
+      const { activations } = forwardCapture(model, this.probe, false);
+      return activations.length ? tf.concat(activations.map((a) => a.reshape([-1]).greater(0)), 0) : tf.zeros([0], 'bool');
+    });
+    const bits = (await masks.data()) as Uint8Array;
+    masks.dispose();
+    return bits;
+  }
+}
+
+async function weightsOf(model: tf.LayersModel): Promise<Float32Array> {
+  const parts = await Promise.all(model.trainableWeights.map((w) => w.read().data() as Promise<Float32Array>));
+  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
