@@ -3,7 +3,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import { parsePipelineConfig, ConfigError } from '../workflows/config.js';
-import { connect } from './client.js';
+import { connect, type LightpathClient } from './client.js';
 import { followRun, glaiLines, summaryLines } from './progress.js';
 import { SITE_NAME } from '../workflows/queues.js';
 import type { GlaiOutcome, SiteOutcome } from '../workflows/types.js';
@@ -41,45 +41,25 @@ function fail(e: unknown): never {
     process.stderr.write(`error: cannot reach Temporal at ${process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233'} (${err.message.split('\n')[0]}); start a server or set TEMPORAL_ADDRESS\n`);
     process.exit(EXIT.connection);
   }
-  process.stderr.write(`error: ${err.message.split('\n')[0]}${err.cause ? ` (${(err.cause as Error).message})` : ''}\n`);
+  let root: Error = err;
+  while (root.cause instanceof Error) root = root.cause;
+  process.stderr.write(`error: ${err.message.split('\n')[0]}${root !== err ? `: ${root.message}` : ''}\n`);
   process.exit(EXIT.failedRun);
 }
 
-const program = new Command('lightpath').description('Deep-learning training pipelines as durable Temporal workflows');
-
-program
-  .command('dev')
-  .description('embedded mode: local Temporal dev server, local store, in-process worker, demo pipeline on Fashion-MNIST')
-  .option('-c, --config <file>', 'pipeline config (YAML) instead of the demo')
-  .option('--keep', 'keep the server and worker running afterwards')
-  .action(async (o: { config?: string; keep?: boolean }) => {
-    await runDev({ config: o.config ? await loadConfigFile(o.config) : undefined, keep: o.keep }).catch(fail);
-  });
-
-program
-  .command('run <config>')
-  .description('run a pipeline from a YAML config on the configured Temporal cluster (TEMPORAL_ADDRESS) and store')
-  .option('--no-wait', 'print the run id and return without waiting')
-  .option('--json', 'print the result as JSON')
-  .action(async (file: string, o: { wait: boolean; json?: boolean }) => {
+/** Connects, runs `fn`, closes; any error exits through `fail`. */
+async function withClient(fn: (lp: LightpathClient) => Promise<void>): Promise<void> {
+  try {
+    const lp = await connect();
     try {
-      const raw = await loadConfigFile(file);
-      const lp = await connect();
-      try {
-        const { runId } = await lp.startPipeline(raw);
-        if (!o.wait) {
-          process.stdout.write(o.json ? `${JSON.stringify({ runId })}\n` : `${runId}\n`);
-          return;
-        }
-        const r = await followRun(lp, runId, o.json ? () => undefined : undefined);
-        process.stdout.write(o.json ? `${JSON.stringify(r)}\n` : `${summaryLines(r).join('\n')}\n`);
-      } finally {
-        await lp.close();
-      }
-    } catch (e) {
-      fail(e);
+      await fn(lp);
+    } finally {
+      await lp.close();
     }
-  });
+  } catch (e) {
+    fail(e);
+  }
+}
 
 /** Parses a positive integer option. */
 function positiveInt(v: string): number {
@@ -105,6 +85,35 @@ async function finishGlai(workflowId: string, handle: { result(): Promise<GlaiOu
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
+const program = new Command('lightpath').description('Deep-learning training pipelines as durable Temporal workflows');
+
+program
+  .command('dev')
+  .description('embedded mode: local Temporal dev server, local store, in-process worker, demo pipeline on Fashion-MNIST')
+  .option('-c, --config <file>', 'pipeline config (YAML) instead of the demo')
+  .option('--keep', 'keep the server and worker running afterwards')
+  .action(async (o: { config?: string; keep?: boolean }) => {
+    await runDev({ config: o.config ? await loadConfigFile(o.config) : undefined, keep: o.keep }).catch(fail);
+  });
+
+program
+  .command('run <config>')
+  .description('run a pipeline from a YAML config on the configured Temporal cluster (TEMPORAL_ADDRESS) and store')
+  .option('--no-wait', 'print the run id and return without waiting')
+  .option('--json', 'print the result as JSON')
+  .action(async (file: string, o: { wait: boolean; json?: boolean }) => {
+    const raw = await loadConfigFile(file).catch(fail);
+    await withClient(async (lp) => {
+      const { runId } = await lp.startPipeline(raw);
+      if (!o.wait) {
+        process.stdout.write(o.json ? `${JSON.stringify({ runId })}\n` : `${runId}\n`);
+        return;
+      }
+      const r = await followRun(lp, runId, o.json ? () => undefined : undefined);
+      process.stdout.write(o.json ? `${JSON.stringify(r)}\n` : `${summaryLines(r).join('\n')}\n`);
+    });
+  });
+
 program
   .command('retrain')
   .description('GLAI incremental retrain: update the estimator of a run (pipeline with GLAI, retrain or merge) with new data only; the structure is kept')
@@ -114,17 +123,10 @@ program
   .option('--no-wait', 'print the workflow id and return without waiting')
   .option('--json', 'print the result as JSON')
   .action(async (o: { from: string; data: string; store?: string; wait: boolean; json?: boolean }) => {
-    try {
-      const lp = await connect();
-      try {
-        const { workflowId, handle } = await lp.startRetrain({ from: o.from, source: o.data, store: o.store });
-        await finishGlai(workflowId, handle, o);
-      } finally {
-        await lp.close();
-      }
-    } catch (e) {
-      fail(e);
-    }
+    await withClient(async (lp) => {
+      const { workflowId, handle } = await lp.startRetrain({ from: o.from, source: o.data, store: o.store });
+      await finishGlai(workflowId, handle, o);
+    });
   });
 
 program
@@ -143,18 +145,11 @@ program
   .option('--no-wait', 'print the workflow id and return without waiting')
   .option('--json', 'print the result as JSON')
   .action(async (o: { from?: string[]; sites?: string[]; structureFrom?: string; maxFailed: number; siteTimeout: number; store?: string; wait: boolean; json?: boolean }) => {
-    try {
-      for (const site of o.sites ?? []) if (!SITE_NAME.test(site)) throw new ConfigError(`--sites: ${JSON.stringify(site)} is not a site name (letters, digits, - and _)`, []);
-      const lp = await connect();
-      try {
-        const { workflowId, handle } = await lp.startMerge({ from: o.from, sites: o.sites, structureFrom: o.structureFrom, maxFailedSites: o.maxFailed, siteTimeoutSeconds: o.siteTimeout, store: o.store });
-        await finishGlai(workflowId, handle, o);
-      } finally {
-        await lp.close();
-      }
-    } catch (e) {
-      fail(e);
-    }
+    for (const site of o.sites ?? []) if (!SITE_NAME.test(site)) fail(new ConfigError(`--sites: ${JSON.stringify(site)} is not a site name (letters, digits, - and _)`, []));
+    await withClient(async (lp) => {
+      const { workflowId, handle } = await lp.startMerge({ from: o.from, sites: o.sites, structureFrom: o.structureFrom, maxFailedSites: o.maxFailed, siteTimeoutSeconds: o.siteTimeout, store: o.store });
+      await finishGlai(workflowId, handle, o);
+    });
   });
 
 program

@@ -2,10 +2,18 @@
  * GLAI stages on a real dev server and real workers, synthetic data: the pipeline
  * extracts the structure and fits the estimator; `incrementalRetrain` with a new
  * shard equals fitting on the union; `mergeModels` of two sites equals central
- * fitting; estimators of different structures are refused naming both ids.
+ * fitting; estimators of different structures are refused naming both ids; the
+ * CLI's retrain and merge; a federated merge over site workers (each its own
+ * process with its own data) survives a killed site worker and tolerates a
+ * configured number of missing sites.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { WorkflowFailedError } from '@temporalio/client';
 import { useStack } from '../helpers/services.js';
 import { storeForUri, openStore } from '../../storage/open.js';
@@ -25,17 +33,30 @@ const config = (seed: number) => ({
   glai: { enabled: true },
 });
 
-/** A new shard of synthetic images, stored as an image-set split. */
-async function shard(from: number, to: number): Promise<Ref> {
-  const { train } = syntheticImages(99, 1000, 10);
+/** Rows [from, to) of a seeded pool of synthetic images, as an image-set bundle. */
+function shardBundle(from: number, to: number, pool = 1000): Uint8Array {
+  const { train } = syntheticImages(99, pool, 10);
   const dim = 64;
-  return openStore(stack.svc.store).put(
-    encodeBundle({
-      meta: { kind: 'image-set', split: 'shard', source: 'test', count: to - from, height: 8, width: 8, classes: 10 },
-      arrays: { images: train.images.slice(from * dim, to * dim), labels: train.labels.slice(from, to) },
-    }),
-  );
+  return encodeBundle({
+    meta: { kind: 'image-set', split: 'shard', source: 'test', count: to - from, height: 8, width: 8, classes: 10 },
+    arrays: { images: train.images.slice(from * dim, to * dim), labels: train.labels.slice(from, to) },
+  });
 }
+
+/** A new shard of synthetic images, stored as an image-set split. */
+function shard(from: number, to: number, pool = 1000): Promise<Ref> {
+  return openStore(stack.svc.store).put(shardBundle(from, to, pool));
+}
+
+/** A shard written as a local bundle file (a site's own data, or CLI input). */
+async function shardFile(name: string, from: number, to: number, pool = 1000): Promise<string> {
+  const path = join(await mkdtemp(join(tmpdir(), 'lightpath-shard-')), `${name}.lpb`);
+  await writeFile(path, shardBundle(from, to, pool));
+  return path;
+}
+
+const run = <T>(wf: string, args: unknown, workflowId = `${wf}-${Math.random().toString(36).slice(2)}`): Promise<T> =>
+  stack.lp.client.workflow.execute(wf, { taskQueue: 'lightpath', workflowId, args: [args] }) as Promise<T>;
 
 async function weights(e: EstimatorRef): Promise<Float32Array> {
   return decodeBundle(await storeForUri(e.ref.uri).get(e.ref), e.ref.uri).arrays.w as Float32Array;
@@ -64,8 +85,6 @@ test('incremental retrain reads only the new shard and equals fitting on the uni
   const g = first.glai!;
   const structure: StructureRef = g.structure;
   const [a, b, union] = await Promise.all([shard(0, 400), shard(400, 1000), shard(0, 1000)]);
-  const run = <T>(wf: string, args: unknown): Promise<T> =>
-    stack.lp.client.workflow.execute(wf, { taskQueue: 'lightpath', workflowId: `${wf}-${Math.random().toString(36).slice(2)}`, args: [args] }) as Promise<T>;
   const fit = async (data: Ref) => {
     const r = await run<{ estimator: EstimatorRef }>('incrementalRetrain', { store: stack.svc.store, structure, previous: g.estimator, data });
     return r.estimator;
@@ -91,4 +110,70 @@ test('incremental retrain reads only the new shard and equals fitting on the uni
   assert.ok(err instanceof WorkflowFailedError);
   const msg = String((err.cause as Error).cause ? ((err.cause as Error).cause as Error).message : (err.cause as Error).message);
   assert.match(msg, new RegExp(`${g.structure.id}.*${other.glai!.structure.id}`));
+});
+
+const lightpath = promisify(execFile);
+
+test('CLI: lightpath retrain reads only the new data; lightpath merge sums estimators', async () => {
+  const g = first.glai!;
+  const file = await shardFile('new', 0, 300);
+  const retrained = JSON.parse((await lightpath(process.execPath, ['bin/lightpath.js', 'retrain', '--from', first.runId, '--data', file, '--json'])).stdout) as { workflowId: string; added: number; estimator: EstimatorRef; estimatorAccuracy: number };
+  assert.equal(retrained.added, 300);
+  assert.equal(retrained.estimator.count, g.estimator.count + 300);
+  assert.equal(retrained.estimator.structureId, g.structure.id);
+  assert.ok(retrained.estimatorAccuracy > 0.5, `scored on the pipeline's test split: ${retrained.estimatorAccuracy}`);
+  const { stdout } = await lightpath(process.execPath, ['bin/lightpath.js', 'merge', '--from', first.runId, retrained.workflowId]);
+  assert.match(stdout, new RegExp(`\\(${2 * g.estimator.count + 300} samples, ${g.estimator.dim} features\\)`));
+  assert.match(stdout, /test accuracy: estimator \d+\.\d+ % vs selector \d+\.\d+ %/);
+  const bad = await lightpath(process.execPath, ['bin/lightpath.js', 'retrain', '--from', first.runId, '--data', '/nonexistent/shard.lpb']).then(() => null, (e: { code: number; stderr: string }) => e);
+  assert.equal(bad?.code, 1);
+  assert.match(bad!.stderr, /data: \/nonexistent\/shard\.lpb does not exist/);
+});
+
+test('federated merge: a site worker killed mid-fit is retried; the merge equals central training on the union', async () => {
+  const g = first.glai!;
+  const pool = 60_000;
+  const cuts = [0, 4_000, 56_000, pool];
+  const files = await Promise.all(['a', 'b', 'c'].map((s, k) => shardFile(s, cuts[k]!, cuts[k + 1]!, pool)));
+  const workers = ['a', 'b', 'c'].map((s, k) => stack.spawnWorker(['--role', `site:${s}`, '--data', files[k]!]));
+  const workflowId = `merge-federated-${Math.random().toString(36).slice(2)}`;
+  const merging = run<{ estimator: EstimatorRef; sites: { site: string; status: string }[] }>(
+    'mergeModels',
+    { store: stack.svc.store, structure: g.structure, sites: ['a', 'b', 'c'], siteHeartbeatSeconds: 3, siteTimeoutSeconds: 600 },
+    workflowId,
+  );
+  const handle = stack.lp.client.workflow.getHandle(workflowId);
+  for (;;) {
+    const pending = (await handle.describe().catch(() => null))?.raw.pendingActivities ?? [];
+    if (pending.some((p) => p.activityId === '2' && p.lastStartedTime)) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  workers[1]!.kill('SIGKILL');
+  await new Promise((r) => setTimeout(r, 500));
+  stack.spawnWorker(['--role', 'site:b', '--data', files[1]!]);
+  const merged = await merging;
+  assert.deepEqual(merged.sites.map((s) => [s.site, s.status]), [['a', 'merged'], ['b', 'merged'], ['c', 'merged']]);
+  const history = await handle.fetchHistory();
+  const attempts = history.events!.filter((e) => e.activityTaskStartedEventAttributes).map((e) => e.activityTaskStartedEventAttributes!.attempt);
+  assert.ok(attempts.some((n) => n! >= 2), `site b's fit was retried after its worker died (attempts ${attempts})`);
+  const central = (await run<{ estimator: EstimatorRef }>('incrementalRetrain', { store: stack.svc.store, structure: g.structure, data: await shard(0, pool, pool) })).estimator;
+  assert.equal(merged.estimator.count, pool);
+  const gap = maxRel(await weights(merged.estimator), await weights(central));
+  assert.ok(gap <= 1e-4, `federated merge = central fit on the union (gap ${gap})`);
+  workers.forEach((w) => w.kill('SIGKILL'));
+});
+
+test('federated merge tolerates up to maxFailedSites missing sites (recorded) and fails past it, naming them', async () => {
+  const g = first.glai!;
+  const site = stack.spawnWorker(['--role', 'site:d', '--data', await shardFile('d', 0, 500)]);
+  const args = { store: stack.svc.store, structure: g.structure, sites: ['d', 'ghost'], siteTimeoutSeconds: 5 };
+  const ok = await run<{ estimator: EstimatorRef; sites: { site: string; status: string; error: string | null }[]; merged: number }>('mergeModels', { ...args, maxFailedSites: 1 });
+  assert.equal(ok.merged, 1);
+  assert.equal(ok.estimator.count, 500);
+  assert.deepEqual(ok.sites.map((s) => [s.site, s.status]), [['d', 'merged'], ['ghost', 'failed']]);
+  assert.match(ok.sites[1]!.error!, /timed out|timeout/i);
+  const err = await run('mergeModels', args).then(() => null, (e: unknown) => e);
+  assert.ok(err instanceof WorkflowFailedError);
+  assert.match((err.cause as Error).message, /1 site\(s\) failed, at most 0 allowed: ghost/);
+  site.kill('SIGKILL');
 });
