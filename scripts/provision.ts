@@ -17,31 +17,19 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync, renameSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, writeFileSync, renameSync } from 'node:fs';
+import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { pathToFileURL } from 'node:url';
 import { FASHION_MNIST_FILES, findFashionMnist } from '../ml/data/fashion-mnist.js';
+import { cacheDir } from '../ml/cache-dir.js';
+import { onPath } from './on-path.js';
 
 export const TEMPORAL_CLI_VERSION = 'v1.5.1';
 export const MINIO_VERSION = 'v0.0.0-20260212201848-7aac2a2c5b7c';
 
-/** The per-user cache folder. */
-export function cacheDir(): string {
-  return process.env.LIGHTPATH_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'lightpath');
-}
-
 function log(msg: string): void {
   process.stderr.write(`[provision] ${msg}\n`);
-}
-
-function onPath(name: string): string | null {
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    const p = join(dir, name);
-    if (dir && existsSync(p) && statSync(p).isFile()) return p;
-  }
-  return null;
 }
 
 function goInstall(pkg: string, binName: string): string {

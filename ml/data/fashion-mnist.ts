@@ -5,8 +5,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { cacheDir } from '../cache-dir.js';
 import { parseIdx } from './idx.js';
 import { InvalidInputError } from '../errors.js';
 
@@ -28,8 +28,7 @@ export const FASHION_MNIST_FILES = {
 
 /** Folders searched for the files, in order: `$LIGHTPATH_FASHION_MNIST`, Debian's, the user cache. */
 export function fashionMnistDirs(): string[] {
-  const cache = process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache');
-  return [process.env.LIGHTPATH_FASHION_MNIST, '/usr/share/datasets/fashion-mnist', join(cache, 'lightpath', 'fashion-mnist')].filter(
+  return [process.env.LIGHTPATH_FASHION_MNIST, '/usr/share/datasets/fashion-mnist', join(cacheDir(), 'fashion-mnist')].filter(
     (d): d is string => !!d,
   );
 }
