@@ -11,7 +11,9 @@
  * - Fashion-MNIST: Debian's `dataset-fashion-mnist` (installed with apt-get when it
  *   is missing and apt is usable), else the four files from the dataset's site,
  *   checked by decompressed size and SHA-256 (the gzip wrappers differ between
- *   sources, the IDX content does not).
+ *   sources, the IDX content does not);
+ * - the optional native BLAS addon of the wasm backend (scripts/build-native.ts),
+ *   where a C compiler and OpenBLAS are installed; skipped with a reason otherwise.
  *
  * Run directly (`npm run provision`) it provisions everything and prints where.
  */
@@ -24,6 +26,7 @@ import { pathToFileURL } from 'node:url';
 import { FASHION_MNIST_FILES, findFashionMnist } from '../ml/data/fashion-mnist.js';
 import { cacheDir } from '../ml/cache-dir.js';
 import { onPath } from './on-path.js';
+import { buildNativeBlas, describeNativeBuild } from './build-native.js';
 
 export const TEMPORAL_CLI_VERSION = 'v1.5.1';
 export const MINIO_VERSION = 'v0.0.0-20260212201848-7aac2a2c5b7c';
@@ -122,12 +125,13 @@ export async function ensureFashionMnist(): Promise<string> {
   return dir;
 }
 
-/** Provisions everything; returns the paths found. */
-export async function provisionAll(): Promise<{ temporal: string; minio: string; fashionMnist: string }> {
+/** Provisions everything; returns the paths found (`native`: the addon's or why it was skipped). */
+export async function provisionAll(): Promise<{ temporal: string; minio: string; fashionMnist: string; native: string }> {
+  const native = describeNativeBuild(buildNativeBlas());
   const temporal = ensureTemporal();
   const minio = ensureMinio();
   const fashionMnist = await ensureFashionMnist();
-  return { temporal, minio, fashionMnist };
+  return { temporal, minio, fashionMnist, native };
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
@@ -137,6 +141,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
       log(`temporal: ${p.temporal} (${v})`);
       log(`minio: ${p.minio}`);
       log(`fashion-mnist: ${p.fashionMnist}`);
+      log(p.native);
     },
     (e: Error) => {
       process.stderr.write(`[provision] failed: ${e.message}\n`);

@@ -3,37 +3,50 @@
  * loads and initializes wins; `LIGHTPATH_BACKEND` (or the `preferred` argument)
  * forces one. tfjs-node(-gpu) are optional dependencies whose install downloads
  * libtensorflow; where that failed their import throws and the next is tried.
+ * On wasm, the native BLAS provider (native-kernels.ts) takes over the matmuls
+ * where its addon was built and `LIGHTPATH_NATIVE` is not 0; the backend is then
+ * reported, and recorded in runs, as `wasm+openblas`.
  */
 import * as tf from '@tensorflow/tfjs';
 
 export const BACKENDS = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKENDS)[number];
 
+/** A backend as runs record it: its name, or `wasm+openblas` for wasm with the native BLAS provider. */
+export type BackendLabel = BackendName | 'wasm+openblas';
+
 /** What the selection found: the backend in use and why the others were passed over. */
 export interface BackendInfo {
-  name: BackendName;
+  name: BackendLabel;
   tried: { name: BackendName; error: string }[];
+  /** On wasm: whether the native BLAS provider is in use, and its OpenBLAS build or why not. */
+  native?: { active: boolean; detail: string };
 }
 
-async function tryLoad(name: BackendName): Promise<void> {
+async function tryLoad(name: BackendName): Promise<Omit<BackendInfo, 'tried'>> {
   switch (name) {
     case 'tensorflow-gpu':
       await import('@tensorflow/tfjs-node-gpu' as string);
       if (!(await tf.setBackend('tensorflow'))) throw new Error('tfjs-node-gpu loaded but the tensorflow backend failed to initialize');
-      return;
+      return { name };
     case 'tensorflow':
       await import('@tensorflow/tfjs-node' as string);
       if (!(await tf.setBackend('tensorflow'))) throw new Error('tfjs-node loaded but the tensorflow backend failed to initialize');
-      return;
+      return { name };
     case 'wasm':
       await import('@tensorflow/tfjs-backend-wasm');
       if (!(await tf.setBackend('wasm'))) throw new Error('the wasm backend failed to initialize');
       (await import('./wasm-kernels.js')).registerWasmTrainingKernels();
-      return;
+      return wasmWithProvider();
     case 'cpu':
       if (!(await tf.setBackend('cpu'))) throw new Error('the cpu backend failed to initialize');
-      return;
+      return { name };
   }
+}
+
+async function wasmWithProvider(): Promise<Omit<BackendInfo, 'tried'>> {
+  const { active, detail } = (await import('./native-kernels.js')).registerNativeKernels();
+  return { name: active ? 'wasm+openblas' : 'wasm', native: { active, detail } };
 }
 
 let selected: Promise<BackendInfo> | null = null;
@@ -49,15 +62,14 @@ export function selectBackend(preferred: string | undefined = process.env.LIGHTP
       if (!(BACKENDS as readonly string[]).includes(preferred)) {
         throw new Error(`LIGHTPATH_BACKEND=${preferred} is not one of ${BACKENDS.join(', ')}`);
       }
-      await tryLoad(preferred as BackendName).catch((e: Error) => {
+      const loaded = await tryLoad(preferred as BackendName).catch((e: Error) => {
         throw new Error(`backend ${preferred} (forced by LIGHTPATH_BACKEND) failed to load: ${e.message.split('\n')[0]}`);
       });
-      return { name: preferred as BackendName, tried };
+      return { ...loaded, tried };
     }
     for (const name of BACKENDS) {
       try {
-        await tryLoad(name);
-        return { name, tried };
+        return { ...(await tryLoad(name)), tried };
       } catch (e) {
         tried.push({ name, error: (e as Error).message.split('\n')[0]! });
       }

@@ -13,7 +13,7 @@
  * custom gradient saves).
  */
 import * as tf from '@tensorflow/tfjs';
-import { captureStock, stockConfig, type WasmKernelFunc } from './wasm-kernels/common.js';
+import { hasMark, registerMarked, stockConfig, type WasmKernelFunc } from './wasm-kernels/common.js';
 import { batchMatMul } from './wasm-kernels/matmul.js';
 import { conv2DBackpropFilter, conv2DBackpropInput } from './wasm-kernels/conv2d.js';
 import { depthwiseConv2dNativeBackpropFilter, depthwiseConv2dNativeBackpropInput } from './wasm-kernels/depthwise.js';
@@ -39,10 +39,7 @@ export const WASM_TRAINING_KERNELS: readonly string[] = KERNELS.map(([name]) => 
 
 const MARK = Symbol.for('lightpath.wasmTrainingKernel');
 
-function ours(name: string): boolean {
-  const k = tf.getKernel(name, 'wasm');
-  return k != null && MARK in (k.kernelFunc as object);
-}
+const ours = (name: string) => hasMark(name, MARK);
 
 /**
  * Registers lightpath's training kernels for the wasm backend, replacing the
@@ -54,14 +51,7 @@ export function registerWasmTrainingKernels(): void {
   if (tf.findBackend('wasm') == null) {
     throw new Error('registerWasmTrainingKernels: the wasm backend is not initialized; call it after tf.setBackend("wasm") succeeds');
   }
-  for (const [name, func] of KERNELS) {
-    if (ours(name)) continue;
-    captureStock(name);
-    if (tf.getKernel(name, 'wasm')) tf.unregisterKernel(name, 'wasm');
-    const kernelFunc = Object.assign(((args: Parameters<WasmKernelFunc>[0]) => func(args)) as unknown as tf.KernelFunc, { [MARK]: true });
-    const { setupFunc, disposeFunc } = stockConfig(name) ?? {};
-    tf.registerKernel({ kernelName: name, backendName: 'wasm', kernelFunc, setupFunc, disposeFunc });
-  }
+  for (const [name, func] of KERNELS) if (!ours(name)) registerMarked(name, func, MARK);
 }
 
 /**

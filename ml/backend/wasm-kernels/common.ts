@@ -59,6 +59,25 @@ export function stockConfig(name: string): tf.KernelConfig | undefined {
   return stock.get(name);
 }
 
+/** True when the wasm kernel registered as `name` carries `mark`. */
+export function hasMark(name: string, mark: symbol): boolean {
+  const k = tf.getKernel(name, 'wasm');
+  return k != null && mark in (k.kernelFunc as object);
+}
+
+/**
+ * Registers `func` as the wasm kernel `name` in place of whatever is registered
+ * now, marked with `mark` (see `hasMark`), keeping the stock kernel's setup and
+ * dispose functions (captured here first).
+ */
+export function registerMarked(name: string, func: WasmKernelFunc, mark: symbol): void {
+  captureStock(name);
+  if (tf.getKernel(name, 'wasm')) tf.unregisterKernel(name, 'wasm');
+  const kernelFunc = Object.assign(((args: WasmKernelArgs) => func(args)) as unknown as tf.KernelFunc, { [mark]: true });
+  const { setupFunc, disposeFunc } = stockConfig(name) ?? {};
+  tf.registerKernel({ kernelName: name, backendName: 'wasm', kernelFunc, setupFunc, disposeFunc });
+}
+
 /** The captured stock kernel `name`, or null when the backend had none. */
 export function stockKernel(name: string): WasmKernelFunc | null {
   const f = stock.get(name)?.kernelFunc;

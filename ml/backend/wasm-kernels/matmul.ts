@@ -171,7 +171,7 @@ function batchedProduct(
 }
 
 /** Maps a flat index into the broadcast batch shape `outer` to the flat index into `inner`'s batch. */
-function broadcastIndex(outer: number[], inner: number[]): (i: number) => number {
+export function broadcastIndex(outer: number[], inner: number[]): (i: number) => number {
   const pad = outer.length - inner.length;
   const dims = outer.map((d, j) => (j < pad ? 1 : inner[j - pad]!));
   const strides = new Array<number>(dims.length).fill(1);

@@ -1,0 +1,81 @@
+/**
+ * The optional native BLAS addon (blas.c over OpenBLAS): where its build lives and
+ * loading it. scripts/build-native.ts compiles it during provisioning where a C
+ * compiler, Node's headers and OpenBLAS's development files are installed; where
+ * it was not built, or `LIGHTPATH_NATIVE=0`, the wasm kernels run on their own.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { cacheDir } from '../../cache-dir.js';
+
+/** The addon's functions (blas.c documents them). */
+export interface NativeBlas {
+  sgemm(
+    transA: boolean,
+    transB: boolean,
+    m: number,
+    n: number,
+    k: number,
+    a: Float32Array,
+    b: Float32Array,
+    c: Float32Array,
+    aIndex: Int32Array,
+    bIndex: Int32Array,
+  ): void;
+  epilogue(c: Float32Array, n: number, bias: Float32Array | null, activation: number, alpha: number): void;
+  setThreads(n: number): void;
+  info(): { config: string; corename: string; threads: number };
+}
+
+/** Whether the addon is in use here, and what it is or why not. */
+export type NativeStatus = { active: true; blas: NativeBlas; detail: string } | { active: false; detail: string };
+
+/** The addon's C source. */
+export const ADDON_SOURCE = fileURLToPath(new URL('./blas.c', import.meta.url));
+
+/**
+ * Where the build of the current source lives: in the cache, named by a hash of
+ * the source, platform and architecture (N-API addons do not depend on the
+ * Node version), so an edited source is rebuilt and a fresh clone reuses a build.
+ */
+export function addonPath(): string {
+  const key = createHash('sha256').update(readFileSync(ADDON_SOURCE)).update(`${process.platform}-${process.arch}`).digest('hex').slice(0, 16);
+  return join(cacheDir(), 'native', `blas-${key}.node`);
+}
+
+/** OpenBLAS threads: `LIGHTPATH_BLAS_THREADS`, default 1 (the comparison with single-threaded PyTorch and one core per training). */
+function blasThreads(): number {
+  const raw = process.env.LIGHTPATH_BLAS_THREADS;
+  if (raw == null || raw === '') return 1;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`LIGHTPATH_BLAS_THREADS=${raw} is not a positive integer`);
+  return n;
+}
+
+let status: NativeStatus | null = null;
+
+/**
+ * Loads the addon once per thread and sets OpenBLAS's thread count. Never
+ * throws: a missing build, a failed load or `LIGHTPATH_NATIVE=0` give an
+ * inactive status naming the reason in one line.
+ */
+export function nativeBlas(): NativeStatus {
+  status ??= (() => {
+    if (process.env.LIGHTPATH_NATIVE === '0') return { active: false, detail: 'disabled by LIGHTPATH_NATIVE=0' };
+    const path = addonPath();
+    if (!existsSync(path)) return { active: false, detail: `not built (${path} is missing; npm run provision builds it where OpenBLAS is installed)` };
+    try {
+      const threads = blasThreads();
+      const blas = createRequire(import.meta.url)(path) as NativeBlas;
+      blas.setThreads(threads);
+      const info = blas.info();
+      return { active: true, blas, detail: `${info.config}, ${info.threads} thread${info.threads === 1 ? '' : 's'}` };
+    } catch (e) {
+      return { active: false, detail: `failed to load: ${(e as Error).message.split('\n')[0]}` };
+    }
+  })();
+  return status;
+}

@@ -1,0 +1,80 @@
+/**
+ * Builds the optional native BLAS addon (ml/backend/native/blas.c) into the cache
+ * (`addonPath()`), idempotently: an existing build of the same source is kept.
+ * It needs a C compiler (`$CC`, default `cc`), Node's headers (shipped with Node
+ * in `<prefix>/include/node`) and OpenBLAS's development files (Debian:
+ * `apt-get install libopenblas-dev`); where one is missing, or
+ * `LIGHTPATH_NATIVE=0`, it skips with a one-line reason and the wasm backend runs
+ * without it. It never throws.
+ *
+ * Run directly (`npm run build:native`) it prints what it did.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, realpathSync, renameSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { ADDON_SOURCE, addonPath, type NativeBlas } from '../ml/backend/native/addon.js';
+import { onPath } from './on-path.js';
+
+/** What `buildNativeBlas` did: the addon's path, or why there is none. */
+export type NativeBuild = { built: string; fresh: boolean } | { skipped: string };
+
+/** Node's C headers: `<prefix>/include/node` next to the running node binary. */
+function nodeHeaders(): string | null {
+  const dir = join(dirname(realpathSync(process.execPath)), '..', 'include', 'node');
+  return existsSync(join(dir, 'node_api.h')) ? dir : null;
+}
+
+/** OpenBLAS's compile and link flags from pkg-config, else the plain library. */
+function openblasFlags(): { cflags: string[]; libs: string[] } {
+  const pc = (what: string) => spawnSync('pkg-config', [what, 'openblas'], { encoding: 'utf8' });
+  const cflags = pc('--cflags');
+  const libs = pc('--libs');
+  if (cflags.status === 0 && libs.status === 0) return { cflags: cflags.stdout.trim().split(/\s+/).filter(Boolean), libs: libs.stdout.trim().split(/\s+/).filter(Boolean) };
+  return { cflags: [], libs: ['-lopenblas'] };
+}
+
+/** The last meaningful line of a compiler's output. */
+function lastLine(text: string): string {
+  return text.trim().split('\n').filter((l) => /error|cannot find|not found/i.test(l)).pop() ?? text.trim().split('\n').pop() ?? '';
+}
+
+/** Compiles and checks the addon unless a build of the current source exists; never throws. */
+export function buildNativeBlas(): NativeBuild {
+  if (process.env.LIGHTPATH_NATIVE === '0') return { skipped: 'disabled by LIGHTPATH_NATIVE=0' };
+  const target = addonPath();
+  if (existsSync(target)) return { built: target, fresh: false };
+  const cc = onPath(process.env.CC ?? 'cc');
+  if (!cc) return { skipped: `no C compiler (${process.env.CC ?? 'cc'}) on PATH` };
+  const headers = nodeHeaders();
+  if (!headers) return { skipped: `Node's headers (include/node/node_api.h) are not installed next to ${process.execPath}` };
+  const { cflags, libs } = openblasFlags();
+  mkdirSync(dirname(target), { recursive: true });
+  const part = target.replace(/\.node$/, `.${process.pid}.part.node`);
+  const args = ['-O2', '-std=c11', '-shared', '-fPIC', `-I${headers}`, ...cflags, ADDON_SOURCE, ...libs, '-o', part];
+  const r = spawnSync(cc, args, { encoding: 'utf8' });
+  if (r.status !== 0) {
+    rmSync(part, { force: true });
+    const why = lastLine(`${r.stderr}${r.stdout}`);
+    const missing = /cblas\.h|-lopenblas|openblas_/.test(why);
+    return { skipped: missing ? `OpenBLAS development files not found (Debian: apt-get install libopenblas-dev): ${why}` : `compiling ${ADDON_SOURCE} failed: ${why}` };
+  }
+  try {
+    (createRequire(import.meta.url)(part) as NativeBlas).info();
+  } catch (e) {
+    rmSync(part, { force: true });
+    return { skipped: `the built addon does not load: ${(e as Error).message.split('\n')[0]}` };
+  }
+  renameSync(part, target);
+  return { built: target, fresh: true };
+}
+
+/** One line saying what `build` did. */
+export function describeNativeBuild(build: NativeBuild): string {
+  return 'built' in build ? `native BLAS addon: ${build.built}${build.fresh ? ' (built now)' : ''}` : `native BLAS addon skipped: ${build.skipped}`;
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  process.stderr.write(`[build-native] ${describeNativeBuild(buildNativeBlas())}\n`);
+}
