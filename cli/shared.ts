@@ -1,0 +1,66 @@
+/** What every CLI command shares: config files, one-line errors with exit codes, the client. */
+import { InvalidArgumentError } from 'commander';
+import { readFile } from 'node:fs/promises';
+import { parse as parseYaml } from 'yaml';
+import { parsePipelineConfig, ConfigError } from '../workflows/config.js';
+import { connect, type LightpathClient } from './client.js';
+
+/** Exit codes: distinguish bad input, a failed run and an unreachable service. */
+export const EXIT = { ok: 0, failedRun: 1, badInput: 2, connection: 3 } as const;
+
+/** Reads and validates a YAML/JSON pipeline config file. */
+export async function loadConfigFile(path: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    throw new ConfigError(`${path}: cannot read (${(e as NodeJS.ErrnoException).code})`, []);
+  }
+  let raw: unknown;
+  try {
+    raw = parseYaml(text);
+  } catch (e) {
+    throw new ConfigError(`${path}: not valid YAML: ${(e as Error).message.split('\n')[0]}`, []);
+  }
+  parsePipelineConfig(raw, path);
+  return raw;
+}
+
+/** Prints `e` as one line and exits with the matching code (bad input 2, connection 3, otherwise 1). */
+export function fail(e: unknown): never {
+  const err = e as Error & { code?: string };
+  if (err instanceof ConfigError) {
+    process.stderr.write(`error: ${err.message}\n`);
+    process.exit(EXIT.badInput);
+  }
+  if (/ECONNREFUSED|UNAVAILABLE|Failed to connect|TransportError/i.test(`${err.message} ${err.code ?? ''}`)) {
+    process.stderr.write(`error: cannot reach Temporal at ${process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233'} (${err.message.split('\n')[0]}); start a server or set TEMPORAL_ADDRESS\n`);
+    process.exit(EXIT.connection);
+  }
+  let root: Error = err;
+  while (root.cause instanceof Error) root = root.cause;
+  process.stderr.write(`error: ${err.message.split('\n')[0]}${root !== err ? `: ${root.message}` : ''}\n`);
+  process.exit(EXIT.failedRun);
+}
+
+/** Connects, runs `fn`, closes; any error exits through `fail`. */
+export async function withClient(fn: (lp: LightpathClient) => Promise<void>): Promise<void> {
+  try {
+    const lp = await connect();
+    try {
+      await fn(lp);
+    } finally {
+      await lp.close();
+    }
+  } catch (e) {
+    fail(e);
+  }
+}
+
+/** Parses a positive integer option. */
+export function positiveInt(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
+  return n;
+}
+
