@@ -1,5 +1,5 @@
 /**
- * Builds the optional native BLAS addon (ml/backend/native/blas.c) into the cache
+ * Builds the optional native BLAS addon (ml/backend/native/*.c) into the cache
  * (`addonPath()`), idempotently: an existing build of the same source is kept.
  * It needs a C compiler (`$CC`, default `cc`), Node's headers (shipped with Node
  * in `<prefix>/include/node`) and OpenBLAS's development files (Debian:
@@ -14,7 +14,7 @@ import { existsSync, mkdirSync, realpathSync, renameSync, rmSync } from 'node:fs
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { ADDON_SOURCE, addonPath, type NativeBlas } from '../ml/backend/native/addon.js';
+import { ADDON_SOURCES, addonPath, type NativeBlas } from '../ml/backend/native/addon.js';
 import { onPath } from './on-path.js';
 
 /** What `buildNativeBlas` did: the addon's path, or why there is none. */
@@ -52,13 +52,13 @@ export function buildNativeBlas(): NativeBuild {
   const { cflags, libs } = openblasFlags();
   mkdirSync(dirname(target), { recursive: true });
   const part = target.replace(/\.node$/, `.${process.pid}.part.node`);
-  const args = ['-O2', '-std=c11', '-shared', '-fPIC', `-I${headers}`, ...cflags, ADDON_SOURCE, ...libs, '-o', part];
+  const args = ['-O2', '-std=c11', '-shared', '-fPIC', `-I${headers}`, ...cflags, ...ADDON_SOURCES, ...libs, '-o', part];
   const r = spawnSync(cc, args, { encoding: 'utf8' });
   if (r.status !== 0) {
     rmSync(part, { force: true });
     const why = lastLine(`${r.stderr}${r.stdout}`);
     const missing = /cblas\.h|-lopenblas|openblas_/.test(why);
-    return { skipped: missing ? `OpenBLAS development files not found (Debian: apt-get install libopenblas-dev): ${why}` : `compiling ${ADDON_SOURCE} failed: ${why}` };
+    return { skipped: missing ? `OpenBLAS development files not found (Debian: apt-get install libopenblas-dev): ${why}` : `compiling ${dirname(ADDON_SOURCES[0]!)} failed: ${why}` };
   }
   try {
     (createRequire(import.meta.url)(part) as NativeBlas).info();

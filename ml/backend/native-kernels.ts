@@ -1,18 +1,23 @@
 /**
- * The optional native BLAS provider of the wasm backend: BatchMatMul and
- * _FusedMatMul on OpenBLAS's sgemm through an N-API addon (`native/`), in place of
- * the XNNPACK compositions of `wasm-kernels/matmul.ts` and the stock fused
- * kernel. Matmuls are most of an MLP's training step; the addon runs them on
- * native SIMD (AVX2/AVX-512) code that wasm's 128-bit SIMD cannot reach.
+ * The optional native BLAS provider of the wasm backend: BatchMatMul,
+ * _FusedMatMul, Conv2D and the two Conv2D gradients on OpenBLAS's sgemm through
+ * an N-API addon (`native/`), in place of the XNNPACK compositions of
+ * `wasm-kernels/` and the stock kernels. Matmuls are most of an MLP's training
+ * step and convolutions most of a CNN's; the addon runs them on native SIMD
+ * (AVX2/AVX-512) code that wasm's 128-bit SIMD cannot reach.
  */
 import * as tf from '@tensorflow/tfjs';
 import { hasMark, registerMarked, type WasmKernelFunc } from './wasm-kernels/common.js';
 import { nativeBatchMatMul, nativeFusedMatMul } from './native/matmul.js';
+import { nativeConv2D, nativeConv2DBackpropFilter, nativeConv2DBackpropInput } from './native/conv2d.js';
 import { nativeBlas, type NativeBlas, type NativeStatus } from './native/addon.js';
 
 const KERNELS: [string, (blas: NativeBlas) => WasmKernelFunc][] = [
   [tf.BatchMatMul, nativeBatchMatMul],
   [tf._FusedMatMul, nativeFusedMatMul],
+  [tf.Conv2D, nativeConv2D],
+  [tf.Conv2DBackpropFilter, nativeConv2DBackpropFilter],
+  [tf.Conv2DBackpropInput, nativeConv2DBackpropInput],
 ];
 
 /** The kernel names the native provider replaces. */

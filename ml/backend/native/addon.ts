@@ -1,5 +1,5 @@
 /**
- * The optional native BLAS addon (blas.c over OpenBLAS): where its build lives and
+ * The optional native BLAS addon (the C files here, over OpenBLAS): where its build lives and
  * loading it. scripts/build-native.ts compiles it during provisioning where a C
  * compiler, Node's headers and OpenBLAS's development files are installed; where
  * it was not built, or `LIGHTPATH_NATIVE=0`, the wasm kernels run on their own.
@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cacheDir } from '../../cache-dir.js';
 
-/** The addon's functions (blas.c documents them). */
+/** The addon's functions (addon.c, gemm.c and conv.c document them). */
 export interface NativeBlas {
   sgemm(
     transA: boolean,
@@ -26,6 +26,7 @@ export interface NativeBlas {
     bIndex: Int32Array,
   ): void;
   epilogue(c: Float32Array, n: number, bias: Float32Array | null, activation: number, alpha: number): void;
+  conv2d(mode: number, a: Float32Array, b: Float32Array, out: Float32Array, geometry: Int32Array): void;
   setThreads(n: number): void;
   info(): { config: string; corename: string; threads: number };
 }
@@ -33,16 +34,21 @@ export interface NativeBlas {
 /** Whether the addon is in use here, and what it is or why not. */
 export type NativeStatus = { active: true; blas: NativeBlas; detail: string } | { active: false; detail: string };
 
-/** The addon's C source. */
-export const ADDON_SOURCE = fileURLToPath(new URL('./blas.c', import.meta.url));
+const here = (name: string) => fileURLToPath(new URL(name, import.meta.url));
+
+/** The addon's C sources, compiled together. */
+export const ADDON_SOURCES = ['addon.c', 'gemm.c', 'conv.c'].map(here);
+const HEADERS = ['napi-args.h'].map(here);
 
 /**
- * Where the build of the current source lives: in the cache, named by a hash of
- * the source, platform and architecture (N-API addons do not depend on the
+ * Where the build of the current sources lives: in the cache, named by a hash of
+ * the sources, platform and architecture (N-API addons do not depend on the
  * Node version), so an edited source is rebuilt and a fresh clone reuses a build.
  */
 export function addonPath(): string {
-  const key = createHash('sha256').update(readFileSync(ADDON_SOURCE)).update(`${process.platform}-${process.arch}`).digest('hex').slice(0, 16);
+  const hash = createHash('sha256');
+  for (const f of [...ADDON_SOURCES, ...HEADERS]) hash.update(readFileSync(f));
+  const key = hash.update(`${process.platform}-${process.arch}`).digest('hex').slice(0, 16);
   return join(cacheDir(), 'native', `blas-${key}.node`);
 }
 

@@ -1,0 +1,56 @@
+/*
+ * lightpath's optional native BLAS provider: an N-API addon over OpenBLAS, called
+ * by the wasm backend's kernels (matmul.ts, conv2d.ts here) on float32 views of
+ * the wasm heap. scripts/build-native.ts builds it from the C files of this
+ * folder. Exports:
+ *
+ *   sgemm, epilogue      matrix products (gemm.c)
+ *   conv2d               convolutions and their gradients as im2col + sgemm (conv.c)
+ *   setThreads(n)        OpenBLAS's thread count
+ *   info()               { config, corename, threads } of the OpenBLAS in use
+ *
+ * The module keeps no state of its own (OpenBLAS's thread count is process
+ * wide), so it is safe to load in several worker threads; NAPI_MODULE_INIT makes
+ * it context-aware.
+ */
+#include <cblas.h>
+#include "napi-args.h"
+
+static napi_value set_threads(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  int64_t n;
+  if (!arguments(env, info, 1, argv, "setThreads(n)") || !non_negative(env, argv[0], &n, "threads")) return NULL;
+  if (n < 1) {
+    napi_throw_range_error(env, NULL, "threads: at least 1");
+    return NULL;
+  }
+  openblas_set_num_threads((int)n);
+  return NULL;
+}
+
+static napi_value get_info(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value out, config, corename, threads;
+  if (napi_create_object(env, &out) != napi_ok ||
+      napi_create_string_utf8(env, openblas_get_config(), NAPI_AUTO_LENGTH, &config) != napi_ok ||
+      napi_create_string_utf8(env, openblas_get_corename(), NAPI_AUTO_LENGTH, &corename) != napi_ok ||
+      napi_create_int32(env, openblas_get_num_threads(), &threads) != napi_ok ||
+      napi_set_named_property(env, out, "config", config) != napi_ok ||
+      napi_set_named_property(env, out, "corename", corename) != napi_ok ||
+      napi_set_named_property(env, out, "threads", threads) != napi_ok) {
+    return NULL;
+  }
+  return out;
+}
+
+NAPI_MODULE_INIT() {
+  const napi_property_descriptor props[] = {
+      {"sgemm", NULL, sgemm, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"epilogue", NULL, epilogue, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"conv2d", NULL, conv2d, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"setThreads", NULL, set_threads, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"info", NULL, get_info, NULL, NULL, NULL, napi_enumerable, NULL},
+  };
+  if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
+  return exports;
+}

@@ -1,0 +1,67 @@
+/*
+ * Argument checks shared by the native BLAS addon's functions (they throw a
+ * JavaScript TypeError/RangeError and return false), and the functions each
+ * source file exports to addon.c.
+ */
+#ifndef LIGHTPATH_NAPI_ARGS_H
+#define LIGHTPATH_NAPI_ARGS_H
+
+#define NAPI_VERSION 8
+#include <node_api.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+static inline bool typed_array(napi_env env, napi_value v, napi_typedarray_type want, void **data, size_t *length, const char *what) {
+  bool is = false;
+  napi_typedarray_type type;
+  if (napi_is_typedarray(env, v, &is) != napi_ok || !is ||
+      napi_get_typedarray_info(env, v, &type, length, data, NULL, NULL) != napi_ok || type != want) {
+    char msg[96];
+    snprintf(msg, sizeof msg, "%s: expected a %s", what, want == napi_float32_array ? "Float32Array" : "Int32Array");
+    napi_throw_type_error(env, NULL, msg);
+    return false;
+  }
+  return true;
+}
+
+static inline bool non_negative(napi_env env, napi_value v, int64_t *out, const char *what) {
+  if (napi_get_value_int64(env, v, out) != napi_ok || *out < 0 || *out > INT32_MAX) {
+    char msg[96];
+    snprintf(msg, sizeof msg, "%s: expected an integer in [0, 2^31)", what);
+    napi_throw_range_error(env, NULL, msg);
+    return false;
+  }
+  return true;
+}
+
+static inline bool flag(napi_env env, napi_value v, bool *out) {
+  if (napi_get_value_bool(env, v, out) != napi_ok) {
+    napi_throw_type_error(env, NULL, "expected a boolean");
+    return false;
+  }
+  return true;
+}
+
+static inline bool is_null(napi_env env, napi_value v) {
+  napi_valuetype t;
+  return napi_typeof(env, v, &t) == napi_ok && (t == napi_null || t == napi_undefined);
+}
+
+/* Reads exactly `want` arguments into argv; throws with `usage` otherwise. */
+static inline bool arguments(napi_env env, napi_callback_info info, size_t want, napi_value *argv, const char *usage) {
+  size_t argc = want;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return false;
+  if (argc != want) {
+    napi_throw_type_error(env, NULL, usage);
+    return false;
+  }
+  return true;
+}
+
+napi_value sgemm(napi_env env, napi_callback_info info);
+napi_value epilogue(napi_env env, napi_callback_info info);
+napi_value conv2d(napi_env env, napi_callback_info info);
+
+#endif
