@@ -1,8 +1,9 @@
 /**
  * The native BLAS provider (ml/backend/native-kernels.ts) against the cpu
  * backend: BatchMatMul with every transpose combination and batch broadcasting,
- * _FusedMatMul with every bias shape and activation, training steps of an MLP,
- * trainings in two worker threads at once, and switching it off.
+ * _FusedMatMul with every bias shape and activation, Conv2D and its gradients,
+ * training steps of an MLP and a CNN, trainings in two worker threads at once,
+ * and switching it off.
  *
  * Where OpenBLAS's development files and a C compiler are installed the addon
  * must build, load and be selected: these tests then fail rather than skip. Only
@@ -21,7 +22,7 @@ import { trainInThread } from '../../ml/train/run-in-thread.js';
 import type { TrainOptions } from '../../ml/train/trainer.js';
 import { buildNativeBlas } from '../../scripts/build-native.js';
 import { onPath } from '../../scripts/on-path.js';
-import { compare, compareBroadcastMatMul, compareMatMuls, input, reportWorst, TOLERANCE, smallMlp, trainAndCompare, valueAndGrads } from '../helpers/backend-compare.js';
+import { compare, compareBroadcastMatMul, compareConv2DLayouts, compareConv2Ds, compareMatMuls, input, reportWorst, smallCnn, smallMlp, TOLERANCE, trainAndCompare, valueAndGrads } from '../helpers/backend-compare.js';
 
 /** OpenBLAS's cblas.h (it declares openblas_set_num_threads) in the usual include folders, found without the build script's help. */
 function openblasHeader(): string | null {
@@ -111,8 +112,26 @@ test('_FusedMatMul: bias of n, 1 and [m,n] values, every activation, transposes,
   reportWorst(t);
 });
 
-test('an MLP trains on wasm+openblas with gradients matching cpu', { skip }, async (t) => {
+test('Conv2D gradients: same/valid, stride 1/2, 1×1/3×3/5×5, 1/3/16 channels', { skip }, async (t) => {
+  assert.ok((await compareConv2Ds()) <= TOLERANCE);
+  reportWorst(t);
+});
+
+test('Conv2D gradients: explicit padding, rectangular kernels and strides, dilation, NCHW (wasm fallback)', { skip }, async (t) => {
+  await compareConv2DLayouts();
+  reportWorst(t);
+});
+
+test('Conv2D: CNN-sized layers, more images than one patch-matrix chunk', { skip }, async (t) => {
+  const f = valueAndGrads((x, filt) => tf.conv2d(x as tf.Tensor4D, filt as tf.Tensor4D, 1, 'same'), 2);
+  await compare('conv2d [40,14,14,32]→64', [input([40, 14, 14, 32], 1), input([3, 3, 32, 64], 2), input([40, 14, 14, 64], 3)], f);
+  await compare('conv2d [64,28,28,1]→32', [input([64, 28, 28, 1], 4), input([3, 3, 1, 32], 5), input([64, 28, 28, 32], 6)], f);
+  reportWorst(t);
+});
+
+test('an MLP and a CNN train on wasm+openblas with gradients matching cpu', { skip }, async (t) => {
   await trainAndCompare('MLP', smallMlp, [32, 48], 10, 4);
+  await trainAndCompare('CNN', smallCnn, [16, 14, 14, 1], 10, 3);
   reportWorst(t);
 });
 

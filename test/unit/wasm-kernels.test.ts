@@ -12,7 +12,7 @@ import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../../ml/backend/select.js';
 import { registerWasmTrainingKernels, WASM_TRAINING_KERNELS } from '../../ml/backend/wasm-kernels.js';
 import { unregisterNativeKernels } from '../../ml/backend/native-kernels.js';
-import { compare, compareBroadcastMatMul, compareMatMuls, input, kernel, reportWorst, TOLERANCE, smallMlp, trainAndCompare, valueAndGrads } from '../helpers/backend-compare.js';
+import { compare, compareBroadcastMatMul, compareConv2DLayouts, compareConv2Ds, compareMatMuls, input, reportWorst, smallCnn, smallMlp, TOLERANCE, trainAndCompare, valueAndGrads } from '../helpers/backend-compare.js';
 
 before(async () => {
   const info = await selectBackend('wasm');
@@ -43,55 +43,12 @@ test('BatchMatMul broadcasts batch dims as TensorFlow does ([2,1]·[3] → [2,3]
 });
 
 test('Conv2D gradients: same/valid, stride 1/2, 1×1/3×3/5×5, 1/3/16 channels', async (t) => {
-  const channels: [number, number][] = [
-    [1, 3],
-    [3, 16],
-    [16, 1],
-    [16, 16],
-  ];
-  let worst = 0;
-  for (const pad of ['same', 'valid'] as const) {
-    for (const stride of [1, 2]) {
-      for (const k of [1, 3, 5]) {
-        for (const [cin, cout] of channels) {
-          const [h, w] = [11, 9];
-          const oh = pad === 'same' ? Math.ceil(h / stride) : Math.floor((h - k) / stride) + 1;
-          const ow = pad === 'same' ? Math.ceil(w / stride) : Math.floor((w - k) / stride) + 1;
-          const f = valueAndGrads((x, filt) => tf.conv2d(x as tf.Tensor4D, filt as tf.Tensor4D, stride, pad), 2);
-          const e = await compare(`conv2d ${pad} s${stride} k${k} ${cin}→${cout}`, [input([2, h, w, cin], 1), input([k, k, cin, cout], 2), input([2, oh, ow, cout], 3)], f);
-          worst = Math.max(worst, e);
-        }
-      }
-    }
-  }
-  assert.ok(worst <= TOLERANCE);
+  assert.ok((await compareConv2Ds()) <= TOLERANCE);
   reportWorst(t);
 });
 
-test('Conv2D gradients: explicit padding, rectangular kernels and strides, NCHW', async (t) => {
-  const explicit: tf.backend_util.ExplicitPadding = [
-    [0, 0],
-    [1, 2],
-    [0, 3],
-    [0, 0],
-  ];
-  await compare(
-    'conv2d explicit padding',
-    [input([2, 8, 7, 3], 1), input([3, 2, 3, 5], 2), input([2, 9, 9, 5], 3)],
-    valueAndGrads((x, f) => tf.conv2d(x as tf.Tensor4D, f as tf.Tensor4D, 1, explicit), 2),
-  );
-  await compare(
-    'conv2d strides [2,3] same',
-    [input([2, 10, 11, 4], 4), input([3, 3, 4, 6], 5), input([2, 5, 4, 6], 6)],
-    valueAndGrads((x, f) => tf.conv2d(x as tf.Tensor4D, f as tf.Tensor4D, [2, 3], 'same'), 2),
-  );
-  const attrs = { strides: [2, 1], pad: 'same', dataFormat: 'NCHW' };
-  await compare('Conv2DBackpropFilter NCHW', [input([2, 3, 9, 8], 7), input([2, 4, 5, 8], 8)], (x, dy) =>
-    kernel('Conv2DBackpropFilter', { x: x!, dy: dy! }, { ...attrs, filterShape: [3, 3, 3, 4] }),
-  );
-  await compare('Conv2DBackpropInput NCHW', [input([2, 4, 5, 8], 9), input([3, 3, 3, 4], 10)], (dy, f) =>
-    kernel('Conv2DBackpropInput', { dy: dy!, filter: f! }, { ...attrs, inputShape: [2, 3, 9, 8] }),
-  );
+test('Conv2D gradients: explicit padding, rectangular kernels and strides, dilation, NCHW', async (t) => {
+  await compareConv2DLayouts();
   reportWorst(t);
 });
 
@@ -180,16 +137,6 @@ test('an MLP trains on wasm with gradients matching cpu', async (t) => {
 });
 
 test('a small CNN (conv-relu-maxpool ×2 → dense) trains on wasm with gradients matching cpu', async (t) => {
-  const build = () => {
-    const m = tf.sequential();
-    m.add(tf.layers.conv2d({ filters: 8, kernelSize: 3, padding: 'same', activation: 'relu', inputShape: [14, 14, 1], kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }) }));
-    m.add(tf.layers.maxPooling2d({ poolSize: 2, strides: 2 }));
-    m.add(tf.layers.conv2d({ filters: 16, kernelSize: 3, padding: 'valid', activation: 'relu', kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }) }));
-    m.add(tf.layers.maxPooling2d({ poolSize: 2, strides: 2 }));
-    m.add(tf.layers.flatten());
-    m.add(tf.layers.dense({ units: 10, kernelInitializer: tf.initializers.glorotUniform({ seed: 3 }) }));
-    return m;
-  };
-  await trainAndCompare('CNN', build, [16, 14, 14, 1], 10, 3);
+  await trainAndCompare('CNN', smallCnn, [16, 14, 14, 1], 10, 3);
   reportWorst(t);
 });
