@@ -1,5 +1,6 @@
 /**
- * Choosing a store. `LIGHTPATH_STORE` names it: `s3://bucket/prefix` for S3 (any
+ * Choosing a store. `useStore` (the Temporal plugin's `store` option) or else
+ * `LIGHTPATH_STORE` names it: `s3://bucket/prefix` for S3 (any
  * S3-compatible endpoint via `LIGHTPATH_S3_ENDPOINT` or `AWS_ENDPOINT_URL_S3`), a
  * path or `file://` URL for a local folder. Unset: S3 when `LIGHTPATH_S3_BUCKET` is
  * set, else the local store under `$LIGHTPATH_HOME/store` (default `.lightpath/store`).
@@ -16,8 +17,21 @@ export function lightpathHome(): string {
   return resolve(process.env.LIGHTPATH_HOME ?? '.lightpath');
 }
 
-/** The store URI the environment configures. */
+let processStore: string | null = null;
+
+/**
+ * Makes `uri` this process's store, over the environment (the Temporal plugin's
+ * `store`). The URI is checked at once; a process has one store.
+ */
+export function useStore(uri: string): void {
+  if (processStore !== null && processStore !== uri) throw new Error(`this process already uses the store ${processStore}; it cannot also use ${uri}`);
+  openStore(uri);
+  processStore = uri;
+}
+
+/** The store URI this process uses: the one `useStore` set, else the environment's. */
 export function configuredStoreUri(): string {
+  if (processStore !== null) return processStore;
   if (process.env.LIGHTPATH_STORE) return process.env.LIGHTPATH_STORE;
   if (process.env.LIGHTPATH_S3_BUCKET) {
     return `s3://${process.env.LIGHTPATH_S3_BUCKET}/${process.env.LIGHTPATH_S3_PREFIX ?? 'lightpath'}`;

@@ -5,12 +5,11 @@
  * every core it is given). The dev worker is both in one process.
  */
 import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode, type LogLevel, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import { hostname } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import * as activities from '../activities/index.js';
-import { CPU_TASK_QUEUE, GPU_TASK_QUEUE, SITE_NAME, siteTaskQueue } from '../workflows/queues.js';
+import { SITE_NAME, siteTaskQueue } from '../workflows/queues.js';
+import { roleWorkerOptions, workflowsPath, type WorkerRole } from './roles.js';
 
-export type WorkerRole = 'cpu' | 'gpu';
+export type { WorkerRole } from './roles.js';
 
 /** Options for the workers of one process. */
 export interface WorkerOptions {
@@ -29,7 +28,6 @@ export interface SiteOptions {
   source: string;
 }
 
-const workflowsPath = fileURLToPath(new URL(`../workflows/index${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url));
 let bundle: Promise<WorkflowBundleWithSourceMap> | null = null;
 
 /** The workflow bundle, built once per process. */
@@ -58,40 +56,10 @@ export async function createWorkers(opts: WorkerOptions): Promise<Worker[]> {
   const namespace = opts.namespace ?? 'default';
   const workers: Worker[] = [];
   if (opts.roles.includes('cpu')) {
-    workers.push(
-      await Worker.create({
-        connection: opts.connection,
-        namespace,
-        taskQueue: CPU_TASK_QUEUE,
-        workflowBundle: await workflowBundle(),
-        activities: {
-          prepareData: activities.prepareData,
-          initializeModel: activities.initializeModel,
-          writeRunManifest: activities.writeRunManifest,
-          extractStructure: activities.extractStructure,
-          mergeEstimators: activities.mergeEstimators,
-          importShard: activities.importShard,
-          trainingSlots: activities.trainingSlots,
-        },
-      }),
-    );
+    workers.push(await Worker.create({ connection: opts.connection, namespace, ...roleWorkerOptions('cpu'), workflowBundle: await workflowBundle() }));
   }
   if (opts.roles.includes('gpu')) {
-    workers.push(
-      await Worker.create({
-        connection: opts.connection,
-        namespace,
-        taskQueue: GPU_TASK_QUEUE,
-        identity: gpuIdentity(opts.gpuSlots ?? 1),
-        activities: {
-          trainModel: activities.trainModel,
-          evaluateModel: activities.evaluateModel,
-          fitEstimator: activities.fitEstimator,
-          evaluateEstimator: activities.evaluateEstimator,
-        },
-        maxConcurrentActivityTaskExecutions: opts.gpuSlots ?? 1,
-      }),
-    );
+    workers.push(await Worker.create({ connection: opts.connection, namespace, ...roleWorkerOptions('gpu', opts.gpuSlots ?? 1) }));
   }
   for (const site of opts.sites ?? []) {
     if (!SITE_NAME.test(site.name)) throw new Error(`site name ${JSON.stringify(site.name)}: use letters, digits, - and _ (at most 64)`);
@@ -106,11 +74,6 @@ export async function createWorkers(opts: WorkerOptions): Promise<Worker[]> {
     );
   }
   return workers;
-}
-
-/** A GPU worker's identity; it carries the slot count that `trainingSlots` sums. */
-function gpuIdentity(slots: number): string {
-  return `${process.pid}@${hostname()} gpu slots=${slots}`;
 }
 
 /** Runs workers until `signal` aborts (or one fails); shuts all down gracefully. */

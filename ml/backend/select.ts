@@ -1,7 +1,8 @@
 /**
  * Backend selection. Order: tfjs-node-gpu → tfjs-node → wasm → cpu, the first that
- * loads and initializes wins; `LIGHTPATH_BACKEND` (or the `preferred` argument)
- * forces one. tfjs-node(-gpu) are optional dependencies whose install downloads
+ * loads and initializes wins; `preferBackend` (the Temporal plugin's `backend`
+ * option), `LIGHTPATH_BACKEND` or the `preferred` argument forces one.
+ * tfjs-node(-gpu) are optional dependencies whose install downloads
  * libtensorflow; where that failed their import throws and the next is tried.
  * On wasm, the native BLAS provider (native-kernels.ts) takes over the matmuls
  * where its addon was built and `LIGHTPATH_NATIVE` is not 0; the backend is then
@@ -50,20 +51,39 @@ async function wasmWithProvider(): Promise<Omit<BackendInfo, 'tried'>> {
 }
 
 let selected: Promise<BackendInfo> | null = null;
+let processBackend: BackendName | null = null;
+
+function isBackend(name: string): name is BackendName {
+  return (BACKENDS as readonly string[]).includes(name);
+}
+
+/**
+ * Makes `name` this process's backend, over `LIGHTPATH_BACKEND` (training threads
+ * get it from `preferredBackend`). Call before anything selects one; a process has one.
+ */
+export function preferBackend(name: string): void {
+  if (!isBackend(name)) throw new Error(`backend ${name} is not one of ${BACKENDS.join(', ')}`);
+  if (processBackend === name) return;
+  if (processBackend !== null || selected !== null) throw new Error(`backend ${name}: this process already ${processBackend ? `prefers ${processBackend}` : 'selected its backend'}`);
+  processBackend = name;
+}
+
+/** The backend this process forces, if any: `preferBackend`'s, else `LIGHTPATH_BACKEND`. */
+export function preferredBackend(): string | undefined {
+  return processBackend ?? process.env.LIGHTPATH_BACKEND;
+}
 
 /**
  * Selects and initializes the backend once per thread (later calls return the same
  * answer). Throws when a forced backend cannot load, naming the reason.
  */
-export function selectBackend(preferred: string | undefined = process.env.LIGHTPATH_BACKEND): Promise<BackendInfo> {
+export function selectBackend(preferred: string | undefined = preferredBackend()): Promise<BackendInfo> {
   selected ??= (async () => {
     const tried: BackendInfo['tried'] = [];
     if (preferred) {
-      if (!(BACKENDS as readonly string[]).includes(preferred)) {
-        throw new Error(`LIGHTPATH_BACKEND=${preferred} is not one of ${BACKENDS.join(', ')}`);
-      }
-      const loaded = await tryLoad(preferred as BackendName).catch((e: Error) => {
-        throw new Error(`backend ${preferred} (forced by LIGHTPATH_BACKEND) failed to load: ${e.message.split('\n')[0]}`);
+      if (!isBackend(preferred)) throw new Error(`LIGHTPATH_BACKEND=${preferred} is not one of ${BACKENDS.join(', ')}`);
+      const loaded = await tryLoad(preferred).catch((e: Error) => {
+        throw new Error(`backend ${preferred} (forced) failed to load: ${e.message.split('\n')[0]}`);
       });
       return { ...loaded, tried };
     }

@@ -1,6 +1,7 @@
 /**
- * Entry point of a training thread: selects the backend inside the thread, trains
- * the job's model and streams epoch metrics and checkpoints to the host.
+ * Entry point of a training thread: selects the backend inside the thread (the
+ * host's forced one, if any), trains the job's model and streams epoch metrics
+ * and checkpoints to the host.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { selectBackend } from '../backend/select.js';
@@ -11,7 +12,7 @@ import { rawSplitToData, type ThreadMessage, type TrainJob } from './thread-prot
 const post = (m: ThreadMessage) => parentPort!.postMessage(m);
 
 async function main(job: TrainJob): Promise<void> {
-  post({ type: 'backend', backend: await selectBackend() });
+  post({ type: 'backend', backend: await selectBackend(job.backend) });
   const stop = new Int32Array(job.stopFlag);
   const model = await modelFromParts(job.model);
   let lastBatchPost = 0;

@@ -31,6 +31,8 @@ export interface TrainJob {
   untilEpoch?: number | null;
   /** Shared flag: set element 0 to 1 to stop training within one batch. */
   stopFlag: SharedArrayBuffer;
+  /** The backend the host forces (its `preferredBackend`), if any. */
+  backend?: string;
 }
 
 export type ThreadMessage =
