@@ -7,11 +7,14 @@
  *    SGD update; batch 128, random data) of an MLP 784-512-512-10 and a CNN
  *    (conv 3×3 32 → relu → maxpool 2 → conv 3×3 64 → relu → maxpool 2 → dense 10,
  *    on 28×28×1, 'same' padding) on wasm with the stock kernels, on wasm with
- *    lightpath's kernels, and on cpu; for the CNN also on wasm with the stock
- *    kernels plus only lightpath's Conv2DBackpropFilter (stock wasm has none).
+ *    lightpath's kernels, on wasm with lightpath's kernels and the native BLAS
+ *    provider's matmuls and convolutions (OpenBLAS, where its addon is built),
+ *    and on cpu; for the CNN also on wasm with the stock kernels plus only
+ *    lightpath's Conv2DBackpropFilter (stock wasm has none).
  * 2. Kernels: milliseconds per call of each replaced or added kernel, stock vs
- *    lightpath's, mostly on the shapes those two models produce (the wasm
- *    backend computes synchronously, so the call alone is timed).
+ *    lightpath's (and the native provider's, for the kernels it replaces),
+ *    mostly on the shapes those two models produce (the wasm backend computes
+ *    synchronously, so the call alone is timed).
  *
  * Every throughput measurement runs in a fresh child process.
  *
@@ -30,6 +33,8 @@ import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { registerWasmTrainingKernels, restoreStockWasmKernels, WASM_TRAINING_KERNELS } from '../ml/backend/wasm-kernels.js';
 import { stockConfig } from '../ml/backend/wasm-kernels/common.js';
+import { NATIVE_KERNELS, registerNativeKernels, unregisterNativeKernels } from '../ml/backend/native-kernels.js';
+import { nativeBlas } from '../ml/backend/native/addon.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -44,7 +49,7 @@ const STEP_BUDGET_MS = 30_000;
 const SLOW_STEP_MS = 10_000;
 
 type ModelName = 'mlp' | 'cnn';
-type Config = 'wasm (stock kernels)' | 'wasm (stock + lightpath Conv2DBackpropFilter)' | 'wasm (lightpath kernels)' | 'cpu';
+type Config = 'wasm (stock kernels)' | 'wasm (stock + lightpath Conv2DBackpropFilter)' | 'wasm (lightpath kernels)' | 'wasm (lightpath kernels + OpenBLAS)' | 'cpu';
 
 function buildModel(kind: ModelName): tf.Sequential {
   const init = (seed: number) => tf.initializers.glorotUniform({ seed });
@@ -198,6 +203,8 @@ interface KernelTiming {
   kernel: string;
   stockMs: number | null;
   lightpathMs: number;
+  /** With the native BLAS provider, for the kernels it replaces (null where its addon is not built). */
+  nativeMs?: number | null;
 }
 
 async function timeKernel(c: KernelCase): Promise<number | null> {
@@ -245,7 +252,7 @@ function fmt(v: number | null, digits = 0): string {
   return v == null ? 'n/a' : v.toFixed(digits);
 }
 
-const CONFIGS: Config[] = ['wasm (stock kernels)', 'wasm (stock + lightpath Conv2DBackpropFilter)', 'wasm (lightpath kernels)', 'cpu'];
+const CONFIGS: Config[] = ['wasm (stock kernels)', 'wasm (stock + lightpath Conv2DBackpropFilter)', 'wasm (lightpath kernels)', 'wasm (lightpath kernels + OpenBLAS)', 'cpu'];
 
 /** Puts the stock kernels back except Conv2DBackpropFilter, without which stock wasm cannot train a CNN. */
 function onlyFilterGradient(): void {
@@ -266,6 +273,11 @@ async function child(spec: string): Promise<void> {
     await tf.setBackend('wasm');
     if (config !== 'wasm (stock kernels)') registerWasmTrainingKernels();
     if (config === 'wasm (stock + lightpath Conv2DBackpropFilter)') onlyFilterGradient();
+    if (config === 'wasm (lightpath kernels + OpenBLAS)' && !registerNativeKernels().active) {
+      const failed: Throughput = { model: kind, config, samplesPerSecond: null, msPerStep: null, steps: 0, error: `no native BLAS provider: ${nativeBlas().detail}` };
+      process.stdout.write(`\n@@${JSON.stringify(failed)}\n`);
+      return;
+    }
   }
   process.stdout.write(`\n@@${JSON.stringify(await throughput(kind, config))}\n`);
 }
@@ -301,7 +313,10 @@ async function main(): Promise<void> {
     const stockMs = await timeKernel(c);
     registerWasmTrainingKernels();
     const lightpathMs = (await timeKernel(c))!;
-    kernels.push({ name: c.name, kernel: c.kernel, stockMs, lightpathMs });
+    const native = NATIVE_KERNELS.includes(c.kernel) && registerNativeKernels().active;
+    const nativeMs = native ? await timeKernel(c) : null;
+    unregisterNativeKernels();
+    kernels.push({ name: c.name, kernel: c.kernel, stockMs, lightpathMs, ...(NATIVE_KERNELS.includes(c.kernel) ? { nativeMs } : {}) });
   }
 
   console.log(`\nTraining throughput, batch ${BATCH} (samples/s, median step; steps timed in parentheses):\n`);
@@ -318,11 +333,12 @@ async function main(): Promise<void> {
   }
 
   console.log('\nKernels (ms per call, median):\n');
-  console.log('| case | kernel | stock wasm | lightpath | speed-up |');
-  console.log('| --- | --- | ---: | ---: | ---: |');
+  console.log('| case | kernel | stock wasm | lightpath | speed-up | native OpenBLAS |');
+  console.log('| --- | --- | ---: | ---: | ---: | ---: |');
   for (const k of kernels) {
     const speedup = k.stockMs == null ? 'was missing' : `${(k.stockMs / k.lightpathMs).toFixed(1)}×`;
-    console.log(`| ${k.name} | ${k.kernel} | ${k.stockMs == null ? 'not registered' : fmt(k.stockMs, 2)} | ${fmt(k.lightpathMs, 2)} | ${speedup} |`);
+    const native = k.nativeMs === undefined ? '—' : fmt(k.nativeMs, 2);
+    console.log(`| ${k.name} | ${k.kernel} | ${k.stockMs == null ? 'not registered' : fmt(k.stockMs, 2)} | ${fmt(k.lightpathMs, 2)} | ${speedup} | ${native} |`);
   }
 
   if (args.profile) {
@@ -332,7 +348,7 @@ async function main(): Promise<void> {
 
   const out = join(dirname(fileURLToPath(import.meta.url)), 'results', 'kernels.json');
   mkdirSync(dirname(out), { recursive: true });
-  const env = { node: process.version, tfjs: tf.version.tfjs, wasmThreads: getThreadsCount(), cpu: cpus()[0]?.model, cores: cpus().length, batch: BATCH, date: new Date().toISOString() };
+  const env = { node: process.version, tfjs: tf.version.tfjs, wasmThreads: getThreadsCount(), nativeBlas: nativeBlas().detail, cpu: cpus()[0]?.model, cores: cpus().length, batch: BATCH, date: new Date().toISOString() };
   writeFileSync(out, JSON.stringify({ env, throughput: results, kernels }, null, 2) + '\n');
   console.log(`\nwrote ${out}`);
 }

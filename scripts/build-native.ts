@@ -7,7 +7,7 @@
  * `LIGHTPATH_NATIVE=0`, it skips with a one-line reason and the wasm backend runs
  * without it. It never throws.
  *
- * Run directly (`npm run build:native`) it prints what it did.
+ * Run directly (`node --import tsx scripts/build-native.ts`) it prints what it did.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, realpathSync, renameSync, rmSync } from 'node:fs';
