@@ -5,6 +5,9 @@ import { registerRun } from './commands/run.js';
 import { registerRetrain } from './commands/retrain.js';
 import { registerMerge } from './commands/merge.js';
 import { registerWorker } from './commands/worker.js';
+import { registerReport } from './commands/report.js';
+import { registerMetrics } from './commands/metrics.js';
+import { registerExport } from './commands/export.js';
 
 const program = new Command('lightpath').description('Deep-learning training pipelines as durable Temporal workflows');
 registerDev(program);
@@ -12,5 +15,8 @@ registerRun(program);
 registerRetrain(program);
 registerMerge(program);
 registerWorker(program);
+registerReport(program);
+registerMetrics(program);
+registerExport(program);
 
 await program.parseAsync();

@@ -1,0 +1,60 @@
+/** `lightpath report`: a run's self-contained HTML report (charts, search, GLAI, artifacts). */
+import type { Command } from 'commander';
+import { writeFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import type { PipelineResult } from '../../workflows/types.js';
+import { connect, type LightpathClient } from '../client.js';
+import { findRun, readRun, readRunAt, readWorkflow, type WorkflowRecord } from '../run-record.js';
+import { buildReport } from '../report/build.js';
+import { fail } from '../shared.js';
+
+interface ReportOptions {
+  out?: string;
+  json?: boolean;
+  store?: string;
+  with?: string[];
+  temporal: boolean;
+}
+
+/** Adds `report` to the program. */
+export function registerReport(program: Command): void {
+  program
+    .command('report <runId>')
+    .description("write a run's report as one self-contained HTML file: loss/accuracy/OUI per epoch, weight-decay search, structure stabilization, GLAI, artifacts")
+    .option('-o, --out <file>', 'where to write it (default: <runId>.html)')
+    .option('--store <uri>', "store holding the run (default: LIGHTPATH_STORE / LIGHTPATH_S3_BUCKET / local; else the one the run's result names)")
+    .option('--with <workflowIds...>', 'GLAI retrain or merge workflows whose outcomes to show next to the run')
+    .option('--no-temporal', 'read the store only; do not ask Temporal about the workflow')
+    .option('--json', 'print what was written as JSON')
+    .action(async (runId: string, o: ReportOptions) => {
+      let lp: LightpathClient | null = null;
+      try {
+        let temporalNote: string | null = 'not asked (--no-temporal)';
+        if (o.temporal || o.with?.length) {
+          lp = await connect().catch((e: Error) => {
+            if (o.with?.length) throw e;
+            temporalNote = `not reachable (${e.message.split('\n')[0]}); the report comes from the store alone`;
+            return null;
+          });
+        }
+        const workflow: WorkflowRecord | null = lp
+          ? await readWorkflow(lp.client, runId).catch((e: Error) => {
+            temporalNote = `no answer for ${runId} (${e.message.split('\n')[0]})`;
+            return null;
+          })
+          : null;
+        const resultManifest = (workflow?.result as PipelineResult | null)?.manifest;
+        const record = (await findRun(runId, o.store)) ?? (resultManifest ? await readRunAt(resultManifest) : null) ?? (await readRun(runId, o.store));
+        const others = lp ? await Promise.all((o.with ?? []).map((id) => readWorkflow(lp!.client, id))) : [];
+        const report = await buildReport({ record, workflow, temporalNote, others, generatedAt: new Date() });
+        const out = resolve(o.out ?? `${runId}.html`);
+        await writeFile(out, report.html);
+        const summary = { runId, out, bytes: Buffer.byteLength(report.html), sections: report.sections, charts: report.charts, workflowStatus: workflow?.status ?? null };
+        process.stdout.write(o.json ? `${JSON.stringify(summary)}\n` : `${out} (${report.sections.join(', ')}; ${report.charts} charts)\n`);
+      } catch (e) {
+        fail(e);
+      } finally {
+        await lp?.close();
+      }
+    });
+}

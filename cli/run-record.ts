@@ -1,0 +1,121 @@
+/**
+ * A finished (or running) run as `report`, `metrics` and `export` read it: its
+ * manifest from the store, and, when Temporal is reachable, what the workflow
+ * says about itself (status, result). A client-side read: nothing is started.
+ */
+import type { Client } from '@temporalio/client';
+import { ConfigError, type PipelineConfig } from '../workflows/config.js';
+import type { EpochMetrics, StabilizationSummary } from '../workflows/types.js';
+import type { Candidate, Decision } from '../workflows/weight-decay-search.js';
+import { manifestKey, type RunManifest } from '../storage/manifest.js';
+import { configuredStoreUri, openStore, storeForUri } from '../storage/open.js';
+
+/** A run's manifest and where it was read from. */
+export interface RunRecord {
+  manifest: RunManifest;
+  manifestUri: string;
+}
+
+/** The weight-decay search as the manifest records it (candidates without their model files). */
+export interface SearchMetrics {
+  mode: string;
+  chosenWeightDecay: number;
+  winner: string;
+  epochsSpent: number;
+  decisions: Decision[];
+  candidates: Omit<Candidate, 'checkpoint' | 'model'>[];
+}
+
+/** GLAI scores and stabilization as the manifest records them. */
+export interface GlaiMetrics {
+  structureId: string;
+  featureDim: number;
+  estimatorAccuracy: number | null;
+  selectorAccuracy: number | null;
+  stabilization: StabilizationSummary;
+}
+
+/** The typed view of a manifest's `metrics` (every part optional: a failed or running run has only some). */
+export interface RunMetrics {
+  history: EpochMetrics[];
+  testAccuracy: number | null;
+  parameters: number | null;
+  trainAttempts: number | null;
+  resumedFromEpoch: number | null;
+  search: SearchMetrics | null;
+  glai: GlaiMetrics | null;
+  error: string | null;
+}
+
+/** Rejects ids that would leave `runs/` in the store. */
+function checkRunId(runId: string): void {
+  if (!runId || /[/\\]/.test(runId) || runId === '.' || runId === '..') throw new ConfigError(`${JSON.stringify(runId)} is not a run id`, []);
+}
+
+/** Reads run `runId`'s manifest from `store` (default: the configured store), or null when the store has none. */
+export async function findRun(runId: string, store: string = configuredStoreUri()): Promise<RunRecord | null> {
+  checkRunId(runId);
+  const s = openStore(store);
+  const bytes = await s.getNamed(manifestKey(runId));
+  return bytes ? { manifest: JSON.parse(new TextDecoder().decode(bytes)) as RunManifest, manifestUri: `${s.root}${manifestKey(runId)}` } : null;
+}
+
+/** Reads the manifest at `uri` (as a completed pipeline's result names it), or null when absent. */
+export async function readRunAt(uri: string): Promise<RunRecord | null> {
+  const s = storeForUri(uri);
+  const key = uri.slice(s.root.length);
+  const bytes = await s.getNamed(uri.startsWith('file:') ? decodeURIComponent(key) : key);
+  return bytes ? { manifest: JSON.parse(new TextDecoder().decode(bytes)) as RunManifest, manifestUri: uri } : null;
+}
+
+/** Like `findRun`, but a missing manifest is bad input (ConfigError naming where it looked). */
+export async function readRun(runId: string, store: string = configuredStoreUri()): Promise<RunRecord> {
+  const r = await findRun(runId, store);
+  if (!r) throw new ConfigError(`run ${runId}: no manifest at ${openStore(store).root}${manifestKey(runId)} (wrong run id or store? give --store)`, []);
+  return r;
+}
+
+/** The metrics a manifest holds, typed; absent parts are null (empty history). */
+export function runMetrics(m: RunManifest): RunMetrics {
+  const x = m.metrics as Partial<Record<keyof RunMetrics | 'weightDecaySearch', unknown>>;
+  const num = (v: unknown) => (typeof v === 'number' ? v : null);
+  return {
+    history: Array.isArray(x.history) ? (x.history as EpochMetrics[]) : [],
+    testAccuracy: num(x.testAccuracy),
+    parameters: num(x.parameters),
+    trainAttempts: num(x.trainAttempts),
+    resumedFromEpoch: num(x.resumedFromEpoch),
+    search: (x.weightDecaySearch as SearchMetrics | undefined) ?? null,
+    glai: (x.glai as GlaiMetrics | undefined) ?? null,
+    error: typeof x.error === 'string' ? x.error : null,
+  };
+}
+
+/** The run's config as the workflow parsed it (defaults filled in). */
+export function runConfig(m: RunManifest): PipelineConfig {
+  return m.config as PipelineConfig;
+}
+
+/** What Temporal says about a workflow: its type, status and times, and its result once it completed. */
+export interface WorkflowRecord {
+  workflowId: string;
+  type: string;
+  status: string;
+  startTime: string;
+  closeTime: string | null;
+  result: unknown;
+}
+
+/** Describes workflow `workflowId` and fetches its result when it has completed (never waits for a running one). */
+export async function readWorkflow(client: Client, workflowId: string): Promise<WorkflowRecord> {
+  const handle = client.workflow.getHandle(workflowId);
+  const d = await handle.describe();
+  return {
+    workflowId,
+    type: d.type,
+    status: d.status.name,
+    startTime: d.startTime.toISOString(),
+    closeTime: d.closeTime?.toISOString() ?? null,
+    result: d.status.name === 'COMPLETED' ? await handle.result() : null,
+  };
+}
