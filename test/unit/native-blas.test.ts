@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend, type BackendInfo } from '../../ml/backend/select.js';
 import { NATIVE_KERNELS, registerNativeKernels, unregisterNativeKernels } from '../../ml/backend/native-kernels.js';
+import { stockConfig } from '../../ml/backend/wasm-kernels/common.js';
 import { buildMlp } from '../../ml/models/mlp.js';
 import { modelToParts } from '../../ml/models/io.js';
 import { trainInThread } from '../../ml/train/run-in-thread.js';
@@ -173,6 +174,7 @@ test('unregistering puts the wasm kernels back; registering again restores the n
   unregisterNativeKernels();
   for (const name of NATIVE_KERNELS) assert.ok(!(Symbol.for('lightpath.nativeKernel') in (tf.getKernel(name, 'wasm').kernelFunc as object)), `${name} is back to wasm`);
   assert.ok(Symbol.for('lightpath.wasmTrainingKernel') in (tf.getKernel(tf.BatchMatMul, 'wasm').kernelFunc as object), 'BatchMatMul is lightpath’s wasm kernel again');
+  assert.equal(stockConfig(tf.Conv2DBackpropFilter), undefined, 'lightpath’s Conv2DBackpropFilter, which the native one replaced, is not taken for a stock kernel');
   assert.ok((await compareBroadcastMatMul()) <= TOLERANCE);
   assert.equal(registerNativeKernels().active, true);
   const native = NATIVE_KERNELS.map((n) => tf.getKernel(n, 'wasm').kernelFunc);

@@ -37,14 +37,17 @@ export type PadAttr = 'same' | 'valid' | number | ExplicitPad;
 export type Rounding = 'floor' | 'round' | 'ceil' | undefined;
 
 const stock = new Map<string, tf.KernelConfig>();
+const captured = new Set<string>();
 
 /**
  * Remembers the kernel currently registered under `name` for wasm as the stock
  * implementation, so it can still be called after it is replaced. Safe to call
- * again: the first capture wins.
+ * again: the first capture wins, also when it found no kernel (so a kernel
+ * lightpath added is never taken for a stock one).
  */
 export function captureStock(name: string): void {
-  if (stock.has(name)) return;
+  if (captured.has(name)) return;
+  captured.add(name);
   const k = tf.getKernel(name, 'wasm');
   if (k) stock.set(name, k);
 }
