@@ -5,3 +5,4 @@ export { trainModel } from './train.js';
 export { writeRunManifest } from './manifest.js';
 export { extractStructure, fitEstimator, mergeEstimators, evaluateEstimator, siteActivities } from './glai.js';
 export { trainingSlots } from './capacity.js';
+export { lookupStage } from './stages.js';

@@ -89,7 +89,7 @@ export function trainModel(input: TrainInput): Promise<TrainResult> {
           onEpoch: async (metrics, checkpoint) => {
             const ref = await writeCheckpoint(store, checkpoint);
             last = { epoch: metrics.epoch, checkpoint: ref, metrics };
-            await store.putNamed(latestKey, new TextEncoder().encode(JSON.stringify(last)));
+            await store.putNamed(latestKey, new TextEncoder().encode(JSON.stringify({ ...last, stageKey: input.stageKey })));
             ctx.heartbeat(last);
             tell({ tag: input.tag, epoch: metrics.epoch, metrics }, true);
           },

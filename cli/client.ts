@@ -1,15 +1,16 @@
 /**
  * The typed client API used by the CLI (and by library users): start a pipeline,
  * query its progress, wait for its result. Connection settings come from
- * Temporal's usual environment: `TEMPORAL_ADDRESS`, `TEMPORAL_NAMESPACE`,
- * `TEMPORAL_API_KEY` (TLS on), `TEMPORAL_TLS_CERT`/`TEMPORAL_TLS_KEY` (mTLS).
+ * Temporal's usual environment and profile file (workers/temporal-config.ts).
  */
-import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import { Client, Connection, type ConnectionOptions, type WorkflowHandle } from '@temporalio/client';
+import { temporalSettings } from '../workers/temporal-config.js';
 import { nanoid } from 'nanoid';
 import { ConfigError, parsePipelineConfig, type PipelineConfig } from '../workflows/config.js';
 import { CPU_TASK_QUEUE } from '../workflows/queues.js';
 import type { GlaiOutcome, PipelineResult, Progress } from '../workflows/types.js';
-import type { trainPipeline } from '../workflows/train-pipeline.js';
+import type { PipelineStage, trainPipeline } from '../workflows/train-pipeline.js';
+import { cancelRun, getRun, listRuns, resumeRun, watchRun, type RunFilter, type RunInfo, type RunSummary } from './runs.js';
 import type { incrementalRetrain, mergeModels, MergeModelsInput, FeatureOptions } from '../workflows/glai.js';
 import { configuredStoreUri } from '../storage/open.js';
 
@@ -37,20 +38,24 @@ export interface LightpathClient {
    * split come from `structureFrom` (default: the first of `from`).
    */
   startMerge(opts: { from?: string[]; structureFrom?: string; sites?: string[]; store?: string } & Pick<MergeModelsInput, 'maxFailedSites' | 'siteTimeoutSeconds' | 'siteHeartbeatSeconds' | 'lambda'> & { features?: FeatureOptions }): Promise<{ workflowId: string; handle: WorkflowHandle<typeof mergeModels> }>;
+  /** A run's status, live progress, result or failure (any lightpath workflow). */
+  getRun(runId: string): Promise<RunInfo>;
+  /** A pipeline's progress as it changes, until it closes (then its description). */
+  watchRun(runId: string, intervalMs?: number): AsyncGenerator<Progress, RunInfo>;
+  /** Lightpath runs, newest first. */
+  listRuns(filter?: RunFilter): Promise<RunSummary[]>;
+  /** Requests cancellation of a run. */
+  cancelRun(runId: string): Promise<void>;
+  /** Continues a failed/cancelled pipeline run, reusing its finished stages; `fromStage` reruns from there. */
+  resumeRun(runId: string, opts?: { fromStage?: PipelineStage }): Promise<{ runId: string; handle: WorkflowHandle<typeof trainPipeline> }>;
   close(): Promise<void>;
 }
 
 /** Connects to Temporal as configured. */
 export async function connect(opts: ConnectOptions = {}): Promise<LightpathClient> {
-  const apiKey = process.env.TEMPORAL_API_KEY;
-  const connection = await Connection.connect({
-    address: opts.address ?? process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233',
-    ...(apiKey ? { apiKey, tls: true } : {}),
-    ...(process.env.TEMPORAL_TLS_CERT && process.env.TEMPORAL_TLS_KEY
-      ? { tls: { clientCertPair: { crt: Buffer.from(process.env.TEMPORAL_TLS_CERT), key: Buffer.from(process.env.TEMPORAL_TLS_KEY) } } }
-      : {}),
-  });
-  const client = new Client({ connection, namespace: opts.namespace ?? process.env.TEMPORAL_NAMESPACE ?? 'default' });
+  const settings = temporalSettings(opts);
+  const connection = await Connection.connect(settings.connection as ConnectionOptions);
+  const client = new Client({ connection, namespace: settings.namespace });
   const lp: LightpathClient = {
     client,
     async startPipeline(raw, o = {}) {
@@ -95,6 +100,11 @@ export async function connect(opts: ConnectOptions = {}): Promise<LightpathClien
       });
       return { workflowId, handle };
     },
+    getRun: (runId) => getRun(client, runId),
+    watchRun: (runId, intervalMs) => watchRun(client, runId, intervalMs),
+    listRuns: (filter) => listRuns(client, filter),
+    cancelRun: (runId) => cancelRun(client, runId),
+    resumeRun: (runId, o) => resumeRun(client, runId, o),
     close: () => connection.close(),
   };
   return lp;

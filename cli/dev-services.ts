@@ -103,7 +103,6 @@ export async function startTemporal(opts: { dbFile?: string; ui?: boolean } = {}
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--ui-port', String(uiPort), '--log-level', 'warn'];
   if (opts.dbFile) args.push('--db-filename', opts.dbFile);
   if (!opts.ui) args.push('--headless');
-  for (const sa of ['LightpathPipeline=Keyword', 'LightpathParentRun=Keyword']) args.push('--search-attribute', sa);
   const { proc, output } = launch(bin, args);
   const address = `127.0.0.1:${port}`;
   await waitFor(

@@ -8,10 +8,12 @@ import { registerWorker } from './commands/worker.js';
 import { registerReport } from './commands/report.js';
 import { registerMetrics } from './commands/metrics.js';
 import { registerExport } from './commands/export.js';
+import { registerRuns } from './commands/runs.js';
 
 const program = new Command('lightpath').description('Deep-learning training pipelines as durable Temporal workflows');
 registerDev(program);
 registerRun(program);
+registerRuns(program);
 registerRetrain(program);
 registerMerge(program);
 registerWorker(program);

@@ -1,8 +1,11 @@
-/** Printing a run's progress while waiting for its result (one line per change). */
+/** Showing a run's progress while waiting for its result: a live bar on a terminal, one line per change otherwise. */
+import { Presets, SingleBar } from 'cli-progress';
 import type { LightpathClient } from './client.js';
+import type { RunInfo } from './runs.js';
 import type { GlaiOutcome, PipelineResult, Progress } from '../workflows/types.js';
 
-function line(p: Progress): string {
+/** One line describing a progress snapshot. */
+export function line(p: Progress): string {
   const m = p.metrics;
   const parts = [`stage ${p.stage}`];
   if (p.stage === 'train' || m) parts.push(`epoch ${p.epoch}/${p.epochs}${p.batch && p.batches ? ` batch ${p.batch}/${p.batches}` : ''}`);
@@ -15,21 +18,40 @@ function line(p: Progress): string {
   return parts.join(' · ');
 }
 
-/** Polls the `progress` query, printing a line whenever it changes, until the run finishes. */
-export async function followRun(lp: LightpathClient, runId: string, out: (s: string) => void = (s) => process.stdout.write(`${s}\n`)): Promise<PipelineResult> {
-  let done = false;
-  const result = lp.result(runId).finally(() => (done = true));
-  let prev = '';
-  while (!done) {
-    const p = await lp.progress(runId).catch(() => null);
-    if (p) {
-      const l = line(p);
-      if (l !== prev) out(l);
-      prev = l;
+/** How progress is shown: a live bar (terminal), one line per change, or nothing. */
+export type ProgressMode = 'bar' | 'lines' | 'silent';
+
+/** A bar on a terminal, lines otherwise. */
+export function defaultProgressMode(): ProgressMode {
+  return process.stderr.isTTY ? 'bar' : 'lines';
+}
+
+/** Follows a run's progress (bar on stderr, or lines on stdout) until it closes; returns its description. */
+export async function showProgress(lp: LightpathClient, runId: string, mode: ProgressMode = defaultProgressMode()): Promise<RunInfo> {
+  const bar = mode === 'bar' ? new SingleBar({ format: '{stage} |{bar}| {percentage}% · {detail} · ETA {eta_formatted}', hideCursor: true, clearOnComplete: false, stream: process.stderr, etaBuffer: 50 }, Presets.shades_classic) : null;
+  let started = false;
+  const watch = lp.watchRun(runId);
+  try {
+    for (let n = await watch.next(); ; n = await watch.next()) {
+      if (n.done) return n.value;
+      const p = n.value;
+      if (mode === 'lines') process.stdout.write(`${line(p)}\n`);
+      if (!bar) continue;
+      const done = Math.round(100 * (p.epoch + (p.batch && p.batches ? p.batch / p.batches : 0)));
+      const payload = { stage: p.stage.padEnd(10), detail: line(p).split(' · ').slice(1).join(' · ') || 'waiting' };
+      if (!started) bar.start(Math.max(1, p.epochs * 100), done, payload);
+      else bar.update(done, payload);
+      started = true;
     }
-    await Promise.race([result.catch(() => undefined), new Promise((r) => setTimeout(r, 1000))]);
+  } finally {
+    bar?.stop();
   }
-  return result;
+}
+
+/** Follows a pipeline run (see `showProgress`) and returns its result, or throws its failure. */
+export async function followRun(lp: LightpathClient, runId: string, mode: ProgressMode = defaultProgressMode()): Promise<PipelineResult> {
+  await showProgress(lp, runId, mode);
+  return lp.result(runId);
 }
 
 /** The run's outcome in lines: accuracy, backend, the weight-decay decision log and GLAI scores when present. */

@@ -29,6 +29,10 @@ export async function loadConfigFile(path: string): Promise<unknown> {
 /** Prints `e` as one line and exits with the matching code (bad input 2, connection 3, otherwise 1). */
 export function fail(e: unknown): never {
   const err = e as Error & { code?: string };
+  if (err.name === 'WorkflowNotFoundError') {
+    process.stderr.write(`error: no such run (${err.message.split('\n')[0]}); \`lightpath list\` shows the runs\n`);
+    process.exit(EXIT.badInput);
+  }
   if (err instanceof ConfigError) {
     process.stderr.write(`error: ${err.message}\n`);
     process.exit(EXIT.badInput);

@@ -18,7 +18,7 @@ export interface RunManifest {
   runId: string;
   workflowId: string;
   pipeline: string;
-  status: 'running' | 'completed' | 'failed';
+  status: 'running' | 'completed' | 'failed' | 'cancelled';
   startedAt: string;
   updatedAt: string;
   config: unknown;
@@ -27,6 +27,10 @@ export interface RunManifest {
   versions: Record<string, string>;
   artifacts: ManifestArtifact[];
   metrics: Record<string, unknown>;
+  /** Finished stages with their keys (what a resumed run may reuse). */
+  stages?: { stage: string; key: string; output: unknown; computedBy: string }[];
+  /** The run this one continues (`lightpath resume`). */
+  resumedFrom?: string | null;
 }
 
 /** Key of a run's manifest in the store. */

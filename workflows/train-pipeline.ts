@@ -12,10 +12,13 @@ import {
   setHandler,
   workflowInfo,
   ApplicationFailure,
+  CancellationScope,
+  isCancellation,
 } from '@temporalio/workflow';
 import type * as activities from '../activities/index.js';
 import { parsePipelineConfig, ConfigError } from './config.js';
-import type { ManifestEntry, PipelineResult, Progress, TrainResult } from './types.js';
+import type { ManifestEntry, PipelineResult, Progress, StageRecord } from './types.js';
+import type { StageLookup } from '../activities/stages.js';
 import { trainingProgressSignal } from './signals.js';
 import { weightDecaySearch } from './weight-decay-search.js';
 import { settledEpoch } from '../ml/glai/settled.js';
@@ -24,10 +27,16 @@ import { CPU_TASK_QUEUE, GPU_TASK_QUEUE } from './queues.js';
 /** Live stage, epoch and latest metrics. */
 export const progressQuery = defineQuery<Progress>('progress');
 
-/** Input of `trainPipeline`: the raw config (validated here too) and the store to write to. */
+/** The pipeline's stages, in order (`--from-stage` reruns one and everything after it). */
+export const STAGES = ['prepare', 'initialize', 'train', 'evaluate', 'structure', 'estimator'] as const;
+export type PipelineStage = (typeof STAGES)[number];
+
+/** Input of `trainPipeline`: the raw config (validated here too), the store to write to, and the run it continues. */
 export interface TrainPipelineInput {
   config: unknown;
   store: string;
+  /** Continue `runId`: reuse its finished stages (keys must match), continue its unfinished training from the last checkpoint. */
+  resume?: { runId: string; fromStage?: PipelineStage } | null;
 }
 
 const cpu = proxyActivities<typeof activities>({
@@ -71,7 +80,7 @@ export async function trainPipeline(input: TrainPipelineInput): Promise<Pipeline
 
   const artifacts: ManifestEntry[] = [];
   const metrics: Record<string, unknown> = {};
-  const manifest = (status: 'running' | 'completed' | 'failed') =>
+  const manifest = (status: 'running' | 'completed' | 'failed' | 'cancelled') =>
     cpu.writeRunManifest({
       store,
       manifest: {
@@ -85,25 +94,40 @@ export async function trainPipeline(input: TrainPipelineInput): Promise<Pipeline
         backend: progress.backend,
         artifacts,
         metrics,
+        stages,
+        resumedFrom: input.resume?.runId ?? null,
       },
     });
 
+  const stages: StageRecord[] = [];
+  const reused: string[] = [];
+  const forceFrom = input.resume?.fromStage ? STAGES.indexOf(input.resume.fromStage) : STAGES.length;
+  /** Runs a stage, or reuses its output when the run this one continues finished it with the same key. */
+  const stage = async <T>(name: PipelineStage, inputs: unknown, compute: (found: StageLookup) => Promise<T>): Promise<T> => {
+    const found = await cpu.lookupStage({ store, stage: name, inputs, previousRunId: input.resume?.runId ?? null, force: STAGES.indexOf(name) >= forceFrom });
+    if (found.reuse) {
+      stages.push(found.reuse);
+      reused.push(name);
+      return found.reuse.output as T;
+    }
+    const output = await compute(found);
+    stages.push({ stage: name, key: found.key, output, computedBy: runId });
+    return output;
+  };
+
   try {
-    const data = await cpu.prepareData({ store, source: config.data.source, validationSize: config.data.validationSize, trainLimit: config.data.trainLimit, seed: config.seed });
+    const data = await stage('prepare', { source: config.data.source, validationSize: config.data.validationSize, trainLimit: config.data.trainLimit, seed: config.seed }, () =>
+      cpu.prepareData({ store, source: config.data.source, validationSize: config.data.validationSize, trainLimit: config.data.trainLimit, seed: config.seed }),
+    );
     for (const [name, ref] of [['train', data.train], ['val', data.val], ['test', data.test]] as const) {
       if (ref) artifacts.push({ stage: 'prepare', name: `dataset-${name}`, ref, inputs: { source: data.source, validationSize: config.data.validationSize, seed: config.seed } });
     }
     await manifest('running');
 
     progress.stage = 'initialize';
-    const init = await cpu.initializeModel({
-      store,
-      data: data.train,
-      imageShape: data.imageShape,
-      classes: data.classes,
-      model: config.model,
-      seed: config.seed,
-    });
+    const init = await stage('initialize', { data: data.train.sha256, imageShape: data.imageShape, classes: data.classes, model: config.model, seed: config.seed }, () =>
+      cpu.initializeModel({ store, data: data.train, imageShape: data.imageShape, classes: data.classes, model: config.model, seed: config.seed }),
+    );
     const initInputs = { ...config.model, seed: config.seed };
     artifacts.push({ stage: 'initialize', name: 'model.json', ref: init.model.model, inputs: initInputs });
     artifacts.push({ stage: 'initialize', name: 'weights.bin', ref: init.model.weights, inputs: initInputs });
@@ -111,30 +135,44 @@ export async function trainPipeline(input: TrainPipelineInput): Promise<Pipeline
     await manifest('running');
 
     progress.stage = 'train';
-    let trained: TrainResult;
-    let searchOutcome: PipelineResult['search'] = null;
-    if (config.search.mode === 'off') {
-      trained = await gpu.trainModel({ store, runId, data, initial: init.model, train: config.train, oui: config.oui, stability: config.glai.stabilization, seed: config.seed });
-    } else {
+    const trainKeyInputs = {
+      initial: [init.model.model.sha256, init.model.weights.sha256],
+      data: [data.train.sha256, data.val?.sha256 ?? null],
+      train: config.train,
+      oui: config.oui,
+      stability: config.glai.stabilization,
+      search: config.search.mode === 'off' ? null : config.search,
+      seed: config.seed,
+    };
+    const { trained, searchOutcome, searchMetrics } = await stage('train', trainKeyInputs, async (found) => {
+      if (config.search.mode === 'off') {
+        const trained = await gpu.trainModel({ store, runId, data, initial: init.model, train: config.train, oui: config.oui, stability: config.glai.stabilization, seed: config.seed, from: found.checkpoint, stageKey: found.key });
+        return { trained, searchOutcome: null, searchMetrics: null };
+      }
       progress.stage = 'search';
       const search = await executeChild(weightDecaySearch, {
         workflowId: `${runId}-wd-search`,
         args: [{ store, runId, data, initial: init.model, config }],
       });
-      trained = search.training;
-      searchOutcome = { mode: search.mode, chosenWeightDecay: search.winner.weightDecay, epochsSpent: search.epochsSpent, decisions: search.decisions };
-      metrics.weightDecaySearch = {
-        mode: search.mode,
-        chosenWeightDecay: search.winner.weightDecay,
-        winner: search.winner.id,
-        epochsSpent: search.epochsSpent,
-        decisions: search.decisions,
-        candidates: search.candidates.map(({ checkpoint: _c, model: _m, ...rest }) => rest),
-      };
-      for (const c of search.candidates) {
-        if (c.checkpoint) artifacts.push({ stage: 'search', name: `checkpoint-${c.id}`, ref: c.checkpoint, inputs: { weightDecay: c.weightDecay, epoch: c.epoch } });
-      }
       progress.stage = 'train';
+      return {
+        trained: search.training,
+        searchOutcome: { mode: search.mode, chosenWeightDecay: search.winner.weightDecay, epochsSpent: search.epochsSpent, decisions: search.decisions } as PipelineResult['search'],
+        searchMetrics: {
+          mode: search.mode,
+          chosenWeightDecay: search.winner.weightDecay,
+          winner: search.winner.id,
+          epochsSpent: search.epochsSpent,
+          decisions: search.decisions,
+          candidates: search.candidates.map(({ checkpoint: _c, model: _m, ...rest }) => rest),
+          checkpoints: search.candidates.flatMap((c) => (c.checkpoint ? [{ id: c.id, weightDecay: c.weightDecay, epoch: c.epoch, ref: c.checkpoint }] : [])),
+        },
+      };
+    });
+    if (searchMetrics) {
+      const { checkpoints, ...rest } = searchMetrics;
+      metrics.weightDecaySearch = rest;
+      for (const c of checkpoints) artifacts.push({ stage: 'search', name: `checkpoint-${c.id}`, ref: c.ref, inputs: { weightDecay: c.weightDecay, epoch: c.epoch } });
     }
     progress.backend = trained.backend;
     progress.metrics = trained.history.at(-1) ?? null;
@@ -149,22 +187,20 @@ export async function trainPipeline(input: TrainPipelineInput): Promise<Pipeline
     await manifest('running');
 
     progress.stage = 'evaluate';
-    const evaluation = await gpu.evaluateModel({ model: trained.model, test: data.test });
+    const modelShas = [trained.model.model.sha256, trained.model.weights.sha256];
+    const evaluation = await stage('evaluate', { model: modelShas, test: data.test.sha256 }, () => gpu.evaluateModel({ model: trained.model, test: data.test }));
     metrics.testAccuracy = evaluation.testAccuracy;
     let glai: PipelineResult['glai'] = null;
     if (config.glai.enabled) {
       progress.stage = 'structure';
-      const structure = await cpu.extractStructure({ model: trained.model });
+      const structure = await stage('structure', { model: modelShas }, () => cpu.extractStructure({ model: trained.model }));
       progress.stage = 'estimator';
-      const estimator = await gpu.fitEstimator({
-        store,
-        structure,
-        data: data.train,
-        features: { valueLayer: config.glai.valueLayer, gateLayer: config.glai.gateLayer },
-        lambda: config.glai.lambda,
+      const features = { valueLayer: config.glai.valueLayer, gateLayer: config.glai.gateLayer };
+      const { estimator, scores } = await stage('estimator', { structure: structure.id, data: data.train.sha256, test: data.test.sha256, features, lambda: config.glai.lambda }, async () => {
+        const estimator = await gpu.fitEstimator({ store, structure, data: data.train, features, lambda: config.glai.lambda });
+        return { estimator, scores: await gpu.evaluateEstimator({ structure, estimator, test: data.test }) };
       });
       artifacts.push({ stage: 'estimator', name: 'glai-estimator', ref: estimator.ref, inputs: { structureId: structure.id, data: data.train.sha256, glai: config.glai } });
-      const scores = await gpu.evaluateEstimator({ structure, estimator, test: data.test });
       const st = config.glai.stabilization;
       const trainedEpochs = trained.history.length;
       const stabilization = {
@@ -187,11 +223,14 @@ export async function trainPipeline(input: TrainPipelineInput): Promise<Pipeline
       resumedFromEpoch: trained.resumedFromEpoch,
       search: searchOutcome,
       glai,
+      resumedFrom: input.resume?.runId ?? null,
+      reusedStages: reused,
     };
   } catch (e) {
-    progress.stage = 'failed';
+    const cancelled = isCancellation(e);
+    progress.stage = cancelled ? 'cancelled' : 'failed';
     metrics.error = (e as Error).message;
-    await manifest('failed');
+    await CancellationScope.nonCancellable(() => manifest(cancelled ? 'cancelled' : 'failed'));
     throw e;
   }
 }

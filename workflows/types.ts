@@ -78,6 +78,8 @@ export interface TrainInput {
   untilEpoch?: number;
   /** Label of this training in progress signals (e.g. a weight-decay candidate). */
   tag?: string;
+  /** Key of the stage this training belongs to, recorded with its checkpoints so a resumed run finds them. */
+  stageKey?: string;
   /** Pattern/weight stabilization tracking (and early structure freeze); absent = off. */
   stability?: PipelineConfig['glai']['stabilization'];
 }
@@ -117,7 +119,7 @@ export interface ManifestEntry {
 
 /** Live progress, returned by the `progress` query. */
 export interface Progress {
-  stage: 'prepare' | 'initialize' | 'search' | 'train' | 'evaluate' | 'structure' | 'estimator' | 'done' | 'failed';
+  stage: 'prepare' | 'initialize' | 'search' | 'train' | 'evaluate' | 'structure' | 'estimator' | 'done' | 'failed' | 'cancelled';
   epoch: number;
   epochs: number;
   batch: number | null;
@@ -144,6 +146,9 @@ export interface PipelineResult {
   } | null;
   /** GLAI stages' outputs, when enabled. */
   glai: (GlaiOutcome & { stabilization: StabilizationSummary }) | null;
+  /** The run this one continues, and the stages it reused from there. */
+  resumedFrom: string | null;
+  reusedStages: string[];
 }
 
 /** A frozen GLAI selector (METHODS.md §3): its model files and structure id (SHA-256 of architecture and weights). */
@@ -181,6 +186,16 @@ export interface StabilizationSummary {
   weightSettledEpoch: number | null;
   /** Training stopped here because the structure had settled (`glai.stabilization.freezeAfter`). */
   frozenAtEpoch: number | null;
+}
+
+/** A finished pipeline stage as the run manifest records it: a resumed run reuses it when its key matches. */
+export interface StageRecord {
+  stage: string;
+  /** SHA-256 of the stage's name, inputs and code version. */
+  key: string;
+  output: unknown;
+  /** The run that computed it (this run, or one it continues). */
+  computedBy: string;
 }
 
 /** One federated site's part in a merge. */

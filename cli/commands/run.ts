@@ -18,7 +18,7 @@ export function registerRun(program: Command): void {
           process.stdout.write(o.json ? `${JSON.stringify({ runId })}\n` : `${runId}\n`);
           return;
         }
-        const r = await followRun(lp, runId, o.json ? () => undefined : undefined);
+        const r = await followRun(lp, runId, o.json ? 'silent' : undefined);
         process.stdout.write(o.json ? `${JSON.stringify(r)}\n` : `${summaryLines(r).join('\n')}\n`);
       });
     });
