@@ -3,7 +3,6 @@
  * manifest from the store, and, when Temporal is reachable, what the workflow
  * says about itself (status, result). A client-side read: nothing is started.
  */
-import type { Client } from '@temporalio/client';
 import { ConfigError, type PipelineConfig } from '../workflows/config.js';
 import type { EpochMetrics, StabilizationSummary } from '../workflows/types.js';
 import type { Candidate, Decision } from '../workflows/weight-decay-search.js';
@@ -94,28 +93,4 @@ export function runMetrics(m: RunManifest): RunMetrics {
 /** The run's config as the workflow parsed it (defaults filled in). */
 export function runConfig(m: RunManifest): PipelineConfig {
   return m.config as PipelineConfig;
-}
-
-/** What Temporal says about a workflow: its type, status and times, and its result once it completed. */
-export interface WorkflowRecord {
-  workflowId: string;
-  type: string;
-  status: string;
-  startTime: string;
-  closeTime: string | null;
-  result: unknown;
-}
-
-/** Describes workflow `workflowId` and fetches its result when it has completed (never waits for a running one). */
-export async function readWorkflow(client: Client, workflowId: string): Promise<WorkflowRecord> {
-  const handle = client.workflow.getHandle(workflowId);
-  const d = await handle.describe();
-  return {
-    workflowId,
-    type: d.type,
-    status: d.status.name,
-    startTime: d.startTime.toISOString(),
-    closeTime: d.closeTime?.toISOString() ?? null,
-    result: d.status.name === 'COMPLETED' ? await handle.result() : null,
-  };
 }

@@ -5,7 +5,7 @@ import { ConfigError } from '../../workflows/config.js';
 import { getModel } from '../../storage/model-files.js';
 import { storeForUri } from '../../storage/open.js';
 import { connect } from '../client.js';
-import { findRun, readWorkflow } from '../run-record.js';
+import { findRun } from '../run-record.js';
 import { sourceFromManifest, sourceFromWorkflow, type ExportSource } from '../export/source.js';
 import { writeLayersModel } from '../export/tfjs.js';
 import { writeGlaiExport } from '../export/glai.js';
@@ -17,7 +17,7 @@ async function exportSource(id: string, store?: string): Promise<ExportSource> {
   if (record) return sourceFromManifest(record.manifest);
   const lp = await connect();
   try {
-    return sourceFromWorkflow(await readWorkflow(lp.client, id));
+    return sourceFromWorkflow(await lp.getRun(id));
   } finally {
     await lp.close();
   }

@@ -4,7 +4,8 @@ import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { PipelineResult } from '../../workflows/types.js';
 import { connect, type LightpathClient } from '../client.js';
-import { findRun, readRun, readRunAt, readWorkflow, type WorkflowRecord } from '../run-record.js';
+import type { RunInfo } from '../runs.js';
+import { findRun, readRun, readRunAt } from '../run-record.js';
 import { buildReport } from '../report/build.js';
 import { fail } from '../shared.js';
 
@@ -37,15 +38,15 @@ export function registerReport(program: Command): void {
             return null;
           });
         }
-        const workflow: WorkflowRecord | null = lp
-          ? await readWorkflow(lp.client, runId).catch((e: Error) => {
+        const workflow: RunInfo | null = lp
+          ? await lp.getRun(runId).catch((e: Error) => {
             temporalNote = `no answer for ${runId} (${e.message.split('\n')[0]})`;
             return null;
           })
           : null;
         const resultManifest = (workflow?.result as PipelineResult | null)?.manifest;
         const record = (await findRun(runId, o.store)) ?? (resultManifest ? await readRunAt(resultManifest) : null) ?? (await readRun(runId, o.store));
-        const others = lp ? await Promise.all((o.with ?? []).map((id) => readWorkflow(lp!.client, id))) : [];
+        const others = lp ? await Promise.all((o.with ?? []).map((id) => lp!.getRun(id))) : [];
         const report = await buildReport({ record, workflow, temporalNote, others, generatedAt: new Date() });
         const out = resolve(o.out ?? `${runId}.html`);
         await writeFile(out, report.html);

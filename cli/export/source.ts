@@ -2,7 +2,7 @@
 import type { RunManifest } from '../../storage/manifest.js';
 import type { GlaiOutcome, ModelRefs, PipelineResult, Ref } from '../../workflows/types.js';
 import { ConfigError } from '../../workflows/config.js';
-import type { WorkflowRecord } from '../run-record.js';
+import type { RunInfo } from '../runs.js';
 
 /** The model files to export, the estimator (if any) and metadata recorded in model.json. */
 export interface ExportSource {
@@ -21,10 +21,10 @@ export function sourceFromManifest(m: RunManifest): ExportSource {
 }
 
 /** From a completed workflow's result: a pipeline's model (and GLAI), or a retrain's or merge's selector and estimator. */
-export function sourceFromWorkflow(w: WorkflowRecord): ExportSource {
-  if (w.status !== 'COMPLETED') throw new ConfigError(`${w.workflowId}: ${w.type} is ${w.status}; only a completed run can be exported`, []);
+export function sourceFromWorkflow(w: RunInfo): ExportSource {
+  if (w.status !== 'COMPLETED') throw new ConfigError(`${w.runId}: ${w.kind} is ${w.status}; only a completed run can be exported`, []);
   const r = w.result as PipelineResult | GlaiOutcome;
-  const metadata = { runId: w.workflowId, workflowType: w.type };
+  const metadata = { runId: w.runId, runKind: w.kind };
   if ('runId' in r) return { model: r.model, estimator: r.glai?.estimator.ref ?? null, metadata };
   return { model: r.structure.model, estimator: r.estimator.ref, metadata };
 }

@@ -6,7 +6,8 @@
 import type { TopLevelSpec } from 'vega-lite';
 import type { PipelineConfig } from '../../workflows/config.js';
 import type { GlaiOutcome, PipelineResult, SiteOutcome } from '../../workflows/types.js';
-import { runConfig, runMetrics, type RunMetrics, type RunRecord, type SearchMetrics, type WorkflowRecord } from '../run-record.js';
+import { runConfig, runMetrics, type RunMetrics, type RunRecord, type SearchMetrics } from '../run-record.js';
+import type { RunInfo } from '../runs.js';
 import { accuracyChart, candidateOuiChart, glaiAccuracyChart, lossChart, ouiChart, stabilizationChart, type GlaiBar } from './charts.js';
 import { esc, facts, num, page, pct, table, uriHtml, type Cell, type Section } from './html.js';
 import { renderSvg } from './svg.js';
@@ -15,10 +16,10 @@ import { renderSvg } from './svg.js';
 export interface ReportInput {
   record: RunRecord;
   /** The run's own workflow; null when Temporal was not asked or did not answer (`temporalNote` says why). */
-  workflow: WorkflowRecord | null;
+  workflow: RunInfo | null;
   temporalNote: string | null;
   /** GLAI retrain/merge (or other pipeline) workflows to show next to the run's own estimator. */
-  others: WorkflowRecord[];
+  others: RunInfo[];
   generatedAt: Date;
 }
 
@@ -33,7 +34,7 @@ export interface Report {
 type GlaiResult = GlaiOutcome & { added?: number; merged?: number; sites?: SiteOutcome[] };
 
 /** The GLAI outcome in a workflow's result, or null (not completed, or no GLAI). */
-function glaiOf(w: WorkflowRecord): GlaiResult | null {
+function glaiOf(w: RunInfo): GlaiResult | null {
   const r = w.result as (PipelineResult | GlaiResult) | null;
   if (!r) return null;
   return 'runId' in r ? r.glai : r;
@@ -81,7 +82,7 @@ function summarySection(input: ReportInput, x: RunMetrics): Section {
     ['run', m.runId],
     ['pipeline', m.pipeline],
     ['manifest status', { html: `<span class="status-${esc(m.status)}">${esc(m.status)}</span>` }],
-    ['workflow (Temporal)', w ? `${w.type} ${w.status}${w.closeTime ? ` at ${w.closeTime}` : ''}` : input.temporalNote],
+    ['workflow (Temporal)', w ? `${w.kind} ${w.status}${w.closeTime ? ` at ${w.closeTime}` : ''}` : input.temporalNote],
     ['started', m.startedAt],
     ['manifest updated', m.updatedAt],
     ['backend', m.backend],
@@ -169,15 +170,15 @@ async function glaiBody(input: ReportInput, x: RunMetrics, charts: Render): Prom
   }
   for (const w of input.others) {
     const o = glaiOf(w);
-    const kind = w.type === 'incrementalRetrain' ? 'retrain' : w.type === 'mergeModels' ? 'merge' : w.type;
+    const kind = w.kind;
     const structure = !o ? null : !g ? o.structure.id.slice(0, 12) : o.structure.id === g.structureId ? 'same as the run' : `differs: ${o.structure.id.slice(0, 12)}…`;
     const details = !o ? null : [
       o.added !== undefined ? `added ${o.added} samples` : '',
       o.merged !== undefined ? `merged ${o.merged} estimators` : '',
       ...(o.sites ?? []).map((s) => `site ${s.site}: ${s.status}${s.error ? ` (${s.error})` : ''}`),
     ].filter(Boolean).join('; ');
-    rows.push([w.workflowId, kind, w.status, structure, o?.estimator.count ?? null, pct(o?.estimatorAccuracy), pct(o?.selectorAccuracy), details || null]);
-    if (o) addBars(w.workflowId, o.estimatorAccuracy, o.selectorAccuracy);
+    rows.push([w.runId, kind, w.status, structure, o?.estimator.count ?? null, pct(o?.estimatorAccuracy), pct(o?.selectorAccuracy), details || null]);
+    if (o) addBars(w.runId, o.estimatorAccuracy, o.selectorAccuracy);
   }
   parts.push(table(['workflow', 'kind', 'status', 'structure', 'samples', 'estimator acc', 'selector acc', 'details'], rows));
   if (bars.length) parts.push(`<div class="charts">${await charts(glaiAccuracyChart(bars))}</div>`);
