@@ -9,6 +9,7 @@ import { registerReport } from './commands/report.js';
 import { registerMetrics } from './commands/metrics.js';
 import { registerExport } from './commands/export.js';
 import { registerRuns } from './commands/runs.js';
+import { registerServe } from './commands/serve.js';
 
 const program = new Command('lightpath').description('Deep-learning training pipelines as durable Temporal workflows');
 registerDev(program);
@@ -20,5 +21,6 @@ registerWorker(program);
 registerReport(program);
 registerMetrics(program);
 registerExport(program);
+registerServe(program);
 
 await program.parseAsync();
