@@ -6,3 +6,4 @@ export { writeRunManifest } from './manifest.js';
 export { extractStructure, fitEstimator, mergeEstimators, evaluateEstimator, siteActivities } from './glai.js';
 export { trainingSlots } from './capacity.js';
 export { lookupStage } from './stages.js';
+export { scanSchedule, importWatched, commitScheduleRun } from './schedule.js';

@@ -31,6 +31,21 @@ export function subset(set: ImageSet, rows: ArrayLike<number>): ImageSet {
   return { images, labels, count: rows.length, height: set.height, width: set.width };
 }
 
+/** The samples of `sets` (all of one image size), one after the other. */
+export function concatSets(sets: ImageSet[]): ImageSet {
+  const count = sets.reduce((n, s) => n + s.count, 0);
+  const dim = sets[0]!.height * sets[0]!.width;
+  const images = new Uint8Array(count * dim);
+  const labels = new Uint8Array(count);
+  let at = 0;
+  for (const s of sets) {
+    images.set(s.images.subarray(0, s.count * dim), at * dim);
+    labels.set(s.labels.subarray(0, s.count), at);
+    at += s.count;
+  }
+  return { images, labels, count, height: sets[0]!.height, width: sets[0]!.width };
+}
+
 /** Stores an image set as an image-set bundle. */
 export function putSplit(store: ArtifactStore, set: ImageSet, split: string, source: string): Promise<Ref> {
   return store.put(
@@ -51,9 +66,14 @@ export async function loadSource(source: string, field = 'data.source'): Promise
 }
 
 async function readBundleFile(path: string, field: string): Promise<ImageSet> {
-  const b = decodeBundle(new Uint8Array(await readFile(path)), path);
+  return imageSetOf(new Uint8Array(await readFile(path)), path, field);
+}
+
+/** Decodes an image-set bundle (`name` and `field` name it in errors). */
+export function imageSetOf(bytes: Uint8Array, name: string, field: string): ImageSet {
+  const b = decodeBundle(bytes, name);
   const m = b.meta as { kind?: string; count: number; height: number; width: number };
-  if (m.kind !== 'image-set') throw new InvalidInputError(`${field}: ${path} is a ${m.kind ?? 'bundle without kind'}, not an image set`);
+  if (m.kind !== 'image-set') throw new InvalidInputError(`${field}: ${name} is a ${m.kind ?? 'bundle without kind'}, not an image set`);
   return { images: b.arrays.images as Uint8Array, labels: b.arrays.labels as Uint8Array, count: m.count, height: m.height, width: m.width };
 }
 

@@ -13,6 +13,7 @@ import type { PipelineStage, trainPipeline } from '../workflows/train-pipeline.j
 import { cancelRun, getRun, listRuns, resumeRun, watchRun, type RunFilter, type RunInfo, type RunSummary } from './runs.js';
 import type { incrementalRetrain, mergeModels, MergeModelsInput, FeatureOptions } from '../workflows/glai.js';
 import { configuredStoreUri } from '../storage/open.js';
+import { scheduleApi, type ScheduleApi } from './schedules.js';
 
 /** Where to connect; unset fields come from the environment. */
 export interface ConnectOptions {
@@ -48,6 +49,8 @@ export interface LightpathClient {
   cancelRun(runId: string): Promise<void>;
   /** Continues a failed/cancelled pipeline run, reusing its finished stages; `fromStage` reruns from there. */
   resumeRun(runId: string, opts?: { fromStage?: PipelineStage }): Promise<{ runId: string; handle: WorkflowHandle<typeof trainPipeline> }>;
+  /** Retraining schedules: create, list, describe, pause, unpause, trigger, backfill, delete (cli/schedules.ts). */
+  schedules: ScheduleApi;
   close(): Promise<void>;
 }
 
@@ -105,6 +108,7 @@ export async function connect(opts: ConnectOptions = {}): Promise<LightpathClien
     listRuns: (filter) => listRuns(client, filter),
     cancelRun: (runId) => cancelRun(client, runId),
     resumeRun: (runId, o) => resumeRun(client, runId, o),
+    schedules: scheduleApi(client, (id) => lp.glaiOutcome(id)),
     close: () => connection.close(),
   };
   return lp;

@@ -9,6 +9,7 @@ import { registerReport } from './commands/report.js';
 import { registerMetrics } from './commands/metrics.js';
 import { registerExport } from './commands/export.js';
 import { registerRuns } from './commands/runs.js';
+import { registerSchedule } from './commands/schedule.js';
 import { registerServe } from './commands/serve.js';
 
 const program = new Command('lightpath').description('Deep-learning training pipelines as durable Temporal workflows');
@@ -21,6 +22,7 @@ registerWorker(program);
 registerReport(program);
 registerMetrics(program);
 registerExport(program);
+registerSchedule(program);
 registerServe(program);
 
 await program.parseAsync();

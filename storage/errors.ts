@@ -28,3 +28,12 @@ export class BadStoreUriError extends Error {
     this.name = 'BadStoreUriError';
   }
 }
+
+/** A watch location (where a schedule looks for new data) that cannot be watched. */
+export class BadWatchLocationError extends Error {
+  readonly nonRetryable = true;
+  constructor(watch: string, why: string) {
+    super(`watch location ${watch}: ${why}`);
+    this.name = 'BadWatchLocationError';
+  }
+}

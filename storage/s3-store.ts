@@ -33,8 +33,19 @@ export interface S3StoreOptions {
   region?: string;
 }
 
-function isNotFound(e: unknown): boolean {
+/** Whether an S3 error says the object (or bucket) does not exist. */
+export function isNotFound(e: unknown): boolean {
   return e instanceof NoSuchKey || e instanceof NotFound || (e as { name?: string }).name === 'NotFound';
+}
+
+/** An S3 client as lightpath configures it: path-style, endpoint and region from `opts`, else the environment. */
+export function s3Client(opts: Pick<S3StoreOptions, 'endpoint' | 'region'> = {}): S3Client {
+  const endpoint = opts.endpoint ?? process.env.LIGHTPATH_S3_ENDPOINT;
+  return new S3Client({
+    forcePathStyle: true,
+    region: opts.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
+    ...(endpoint ? { endpoint } : {}),
+  });
 }
 
 export class S3Store implements ArtifactStore {
@@ -48,12 +59,7 @@ export class S3Store implements ArtifactStore {
     this.prefix = (opts.prefix ?? '').replace(/^\/+|\/+$/g, '');
     if (this.prefix) this.prefix += '/';
     this.root = `s3://${this.bucket}/${this.prefix}`;
-    const endpoint = opts.endpoint ?? process.env.LIGHTPATH_S3_ENDPOINT;
-    this.client = new S3Client({
-      forcePathStyle: true,
-      region: opts.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
-      ...(endpoint ? { endpoint } : {}),
-    });
+    this.client = s3Client(opts);
   }
 
   private keyOf(uri: string): string {

@@ -1,0 +1,86 @@
+/**
+ * Scheduled retraining: `scheduledRetrain` is the action of a lightpath schedule
+ * (cli/schedules.ts). Each run updates the schedule's current GLAI estimator with
+ * only the data that arrived in the watch location since the last run, scores the
+ * update on the test split, and promotes it to current unless its accuracy drops
+ * by more than the threshold; the decision, both accuracies and every object read
+ * go into the schedule's state (workflows/schedule-state.ts).
+ *
+ * Runs of one schedule may overlap (backfills, triggers, `allow-all`), so the work
+ * happens in a child workflow, `scheduledRetrainRound`, whose id is fixed per
+ * schedule: Temporal runs at most one workflow per id, so rounds of a schedule
+ * never overlap, and each reads the state its predecessor wrote. A run that finds
+ * a round running waits and tries again (1 s, doubling to 15 s).
+ */
+import { executeChild, proxyActivities, sleep, workflowInfo } from '@temporalio/workflow';
+import type * as activities from '../activities/index.js';
+import { CPU_TASK_QUEUE, GPU_TASK_QUEUE } from './queues.js';
+import type { ConsumedObject, ScheduleRun, ScoredEstimator } from './schedule-state.js';
+import type { EstimatorRef, Ref, StructureRef } from './types.js';
+
+const retry = { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10 };
+const cpu = proxyActivities<typeof activities>({ taskQueue: CPU_TASK_QUEUE, startToCloseTimeout: '30 minutes', retry });
+const gpu = proxyActivities<typeof activities>({ taskQueue: GPU_TASK_QUEUE, startToCloseTimeout: '2 hours', heartbeatTimeout: '5 minutes', retry });
+
+/** Input of `scheduledRetrain`: fixed when the schedule is created. */
+export interface ScheduledRetrainInput {
+  scheduleId: string;
+  store: string;
+  /** Folder or `s3://bucket/prefix` where new data arrives as `*.lpb` image-set bundles. */
+  watch: string;
+  /** The run (pipeline with GLAI, retrain or merge) the schedule started from. */
+  from: string;
+  structure: StructureRef;
+  /** The first current estimator (`from`'s) and its test accuracy, when known. */
+  start: EstimatorRef;
+  startAccuracy: number | null;
+  test: Ref;
+  /** An update is promoted unless its test accuracy is below the current one's by more than this. */
+  threshold: number;
+}
+
+/** Id of the round workflow of a schedule: one at a time per schedule. */
+function roundWorkflowId(scheduleId: string): string {
+  return `lightpath-schedule-round-${scheduleId}`;
+}
+
+/** One scheduled run: waits until no other round of its schedule runs, then runs its round; returns what it recorded. */
+export async function scheduledRetrain(input: ScheduledRetrainInput): Promise<ScheduleRun> {
+  const { workflowId: run, runId } = workflowInfo();
+  for (let wait = 1; ; wait = Math.min(2 * wait, 15)) {
+    try {
+      return await executeChild(scheduledRetrainRound, { workflowId: roundWorkflowId(input.scheduleId), args: [{ ...input, run, runId }] });
+    } catch (e) {
+      if ((e as Error).name !== 'WorkflowExecutionAlreadyStartedError') throw e; // the class is @temporalio/common's, not re-exported here
+      await sleep(`${wait} seconds`);
+    }
+  }
+}
+
+/** Whether an update with test accuracy `candidate` replaces a current estimator with accuracy `current`. */
+function promotes(candidate: number, current: number, threshold: number): boolean {
+  return candidate >= current - threshold - 1e-12;
+}
+
+/**
+ * One round of a schedule (never two at once): scan the watch location, read the
+ * new objects once, update the current estimator with them, score, decide, record.
+ */
+export async function scheduledRetrainRound(input: ScheduledRetrainInput & { run: string; runId: string }): Promise<ScheduleRun> {
+  const { store, scheduleId, structure, test, threshold, run, runId } = input;
+  const scan = await cpu.scanSchedule({ store, scheduleId, structureId: structure.id, watch: input.watch, start: { estimator: input.start, accuracy: input.startAccuracy, since: input.from } });
+  const accuracy = scan.current.accuracy ?? (await gpu.evaluateEstimator({ structure, estimator: scan.current.estimator, test })).estimatorAccuracy;
+  const previous = { ...scan.current, accuracy };
+  const record = async (consumed: ConsumedObject[], added: number, candidate: ScoredEstimator | null): Promise<ScheduleRun> => {
+    const outcome = !candidate ? 'no-new-data' : promotes(candidate.accuracy, accuracy, threshold) ? 'promoted' : 'rejected';
+    const entry: ScheduleRun = { run, runId, at: new Date().toISOString(), outcome, objects: consumed.map((c) => c.name), added, threshold, previous, candidate };
+    await cpu.commitScheduleRun({ store, scheduleId, structureId: structure.id, generation: scan.generation, run: entry, consumed });
+    return entry;
+  };
+  if (!scan.fresh.length) return record([], 0, null);
+  const imported = await cpu.importWatched({ store, scheduleId, run, test, objects: scan.fresh });
+  if (!imported.data) return record(imported.consumed, 0, null);
+  const estimator = await gpu.fitEstimator({ store, structure, data: imported.data, lambda: 1e-3, previous: previous.estimator }); // λ and features come from previous
+  const scores = await gpu.evaluateEstimator({ structure, estimator, test });
+  return record(imported.consumed, imported.samples, { estimator, accuracy: scores.estimatorAccuracy });
+}
