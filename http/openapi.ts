@@ -12,11 +12,13 @@ const pkg = createRequire(import.meta.url)('../package.json') as { version: stri
 /** What each response status means, for the document. */
 const RESPONSES: Record<string, string> = {
   200: 'OK',
+  201: 'created; `Location` is its URL',
   202: 'accepted: the run has started; `Location` is its URL',
+  204: 'done',
   400: 'invalid request: the message (and `issues`) name each bad field',
   401: 'missing or wrong bearer token',
-  404: 'no such run',
-  409: "the run's state does not allow it (e.g. resuming a running run)",
+  404: 'no such run or schedule',
+  409: 'the state of the run or schedule does not allow it (e.g. resuming a running run)',
   503: 'Temporal cannot be reached',
 };
 
@@ -53,6 +55,7 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
       tags: [
         { name: 'runs', description: 'pipelines, retrains and merges: start, list, describe, follow, cancel, resume' },
         { name: 'glai', description: 'GLAI incremental retrains and merges' },
+        { name: 'schedules', description: 'scheduled GLAI retraining on data arriving in a folder or S3 prefix' },
         { name: 'service', description: 'health and this document' },
       ],
     },

@@ -10,7 +10,7 @@ import { STAGES } from '../workflows/train-pipeline.js';
 import { RUN_KINDS } from '../cli/runs.js';
 
 /** A schema the OpenAPI document emits once, under `components.schemas.<id>` (a registered copy; `schema` itself is untouched). */
-function named<T extends z.ZodType>(id: string, schema: T): T {
+export function named<T extends z.ZodType>(id: string, schema: T): T {
   return schema.meta({ id });
 }
 

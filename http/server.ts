@@ -14,6 +14,7 @@ import { eventRoutes } from './routes/events.js';
 import { glaiRoutes } from './routes/glai.js';
 import { healthRoutes } from './routes/health.js';
 import { runRoutes } from './routes/runs.js';
+import { scheduleRoutes } from './routes/schedules.js';
 
 /** How buildServer guards and logs. */
 export interface ServerOptions {
@@ -53,6 +54,7 @@ export async function buildServer(lp: LightpathClient, opts: ServerOptions = {})
       await v1.register(runRoutes, { lp });
       await v1.register(eventRoutes, { lp });
       await v1.register(glaiRoutes, { lp });
+      await v1.register(scheduleRoutes, { lp });
     },
     { prefix: '/v1' },
   );

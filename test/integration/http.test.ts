@@ -2,14 +2,17 @@
  * The HTTP API on a real Temporal dev server, real MinIO and real workers:
  * `lightpath serve` as its own process (bearer token, bad bodies naming the field,
  * a pipeline started, followed over SSE and listed, resume/cancel conflicts, GLAI
- * retrain and merge, the OpenAPI document, no secret in its logs), refusing to
- * bind a public address without a token, and the app built in-process on a
- * client whose Temporal goes away (503).
+ * retrain and merge, retraining schedules, the OpenAPI document, no secret in its
+ * logs), refusing to bind a public address without a token, and the app built
+ * in-process on a client whose Temporal goes away (503).
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createServer, connect as tcpConnect, type AddressInfo, type Socket } from 'node:net';
 import { useStack } from '../helpers/services.js';
 import { connect } from '../../cli/client.js';
@@ -240,6 +243,35 @@ test('GLAI: POST /v1/retrains updates the estimator with new data only; POST /v1
 
   const unknown = await api('POST', '/v1/retrains', { from: 'lightpath-train-nope', data: 'synthetic' });
   assert.equal(unknown.status, 404);
+});
+
+test('schedules: create (201), list, describe, pause and unpause, trigger (202, the run completes), delete (204); conflicts 409, unknown 404', async () => {
+  const watch = await mkdtemp(join(tmpdir(), 'lightpath-http-watch-'));
+  const both = await api('POST', '/v1/schedules', { scheduleId: 'http-nightly', from: runId, watch, every: '1d', cron: '@daily' });
+  assert.equal(both.status, 400);
+  assert.match(both.body.error.message, /exactly one of `every` and `cron`/);
+
+  const created = await api('POST', '/v1/schedules', { scheduleId: 'http-nightly', from: runId, watch, every: '1d' });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  assert.equal(created.headers.get('location'), '/v1/schedules/http-nightly');
+  assert.deepEqual([created.body.every, created.body.paused, created.body.state], ['1d', false, null]);
+  assert.equal((await api('POST', '/v1/schedules', { scheduleId: 'http-nightly', from: runId, watch, every: '1d' })).status, 409);
+
+  const paused = await api('POST', '/v1/schedules/http-nightly/pause', { note: 'maintenance' });
+  assert.deepEqual([paused.status, paused.body.paused, paused.body.note], [200, true, 'maintenance']);
+  assert.equal((await api('POST', '/v1/schedules/http-nightly/unpause')).body.paused, false);
+  const listed = await api('GET', '/v1/schedules');
+  assert.ok(listed.body.some((s: { scheduleId: string; watch: string }) => s.scheduleId === 'http-nightly'), JSON.stringify(listed.body));
+
+  const triggered = await api('POST', '/v1/schedules/http-nightly/trigger', {});
+  assert.equal(triggered.status, 202, JSON.stringify(triggered.body));
+  const run = await closed(triggered.body.runId);
+  assert.deepEqual([run.kind, run.status], ['scheduled-retrain', 'COMPLETED']);
+  assert.equal((await api('GET', '/v1/schedules/http-nightly')).body.temporal.actionsTaken, 1);
+
+  assert.equal((await api('DELETE', '/v1/schedules/http-nightly')).status, 204);
+  const gone = await api('GET', '/v1/schedules/http-nightly');
+  assert.deepEqual([gone.status, gone.body.error.code], [404, 'not_found']);
 });
 
 test('the served logs record requests but never the token or the S3 credentials', async () => {
