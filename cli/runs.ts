@@ -67,6 +67,7 @@ export async function getRun(client: Client, runId: string): Promise<RunInfo> {
 /** Yields a pipeline's progress whenever it changes (polling every `intervalMs`) until the run closes; returns its final description. */
 export async function* watchRun(client: Client, runId: string, intervalMs = 1000): AsyncGenerator<Progress, RunInfo> {
   const handle = client.workflow.getHandle(runId);
+  const closed = handle.result().catch(() => undefined);
   let previous = '';
   for (;;) {
     const d = await handle.describe();
@@ -76,7 +77,7 @@ export async function* watchRun(client: Client, runId: string, intervalMs = 1000
       yield p;
     }
     if (d.status.name !== 'RUNNING') return getRun(client, runId);
-    await Promise.race([handle.result().catch(() => undefined), new Promise((r) => setTimeout(r, intervalMs))]);
+    await Promise.race([closed, new Promise((r) => setTimeout(r, intervalMs))]);
   }
 }
 
