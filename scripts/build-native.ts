@@ -42,6 +42,14 @@ function lastLine(text: string): string {
 
 /** Compiles and checks the addon unless a build of the current source exists; never throws. */
 export function buildNativeBlas(): NativeBuild {
+  try {
+    return build();
+  } catch (e) {
+    return { skipped: `building it failed: ${(e as Error).message.split('\n')[0]}` };
+  }
+}
+
+function build(): NativeBuild {
   if (process.env.LIGHTPATH_NATIVE === '0') return { skipped: 'disabled by LIGHTPATH_NATIVE=0' };
   const target = addonPath();
   if (existsSync(target)) return { built: target, fresh: false };
