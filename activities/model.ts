@@ -5,7 +5,7 @@ import { applyLsuv } from '../ml/init/lsuv.js';
 import { Rng } from '../ml/rng.js';
 import { modelFromParts, modelToParts } from '../ml/models/io.js';
 import { accuracy } from '../ml/train/evaluate.js';
-import { selectBackend } from '../ml/backend/select.js';
+import { backendLabel, selectBackend } from '../ml/backend/select.js';
 import { openStore } from '../storage/open.js';
 import type { EvaluateInput, EvaluateResult, InitializeInput, InitializeResult, Ref } from '../workflows/types.js';
 import { readModel, readSplit, writeModel } from './artifacts.js';
@@ -50,7 +50,7 @@ export function evaluateModel(input: EvaluateInput): Promise<EvaluateResult> {
     const model = await modelFromParts(parts);
     try {
       const acc = await accuracy(model, rawSplitToData(split));
-      return { testAccuracy: acc, count: split.count, backend: backend.name };
+      return { testAccuracy: acc, count: split.count, backend: backendLabel(backend) };
     } finally {
       model.dispose();
     }

@@ -6,6 +6,7 @@
  */
 import { Context, getClient } from '@temporalio/activity';
 import { trainInThread } from '../ml/train/run-in-thread.js';
+import { backendLabel } from '../ml/backend/select.js';
 import type { TrainCheckpoint, TrainOptions } from '../ml/train/trainer.js';
 import { openStore } from '../storage/open.js';
 import type { ArtifactStore } from '../storage/artifact-store.js';
@@ -82,8 +83,8 @@ export function trainModel(input: TrainInput): Promise<TrainResult> {
         {
           signal: ctx.cancellationSignal,
           onBackend: (b) => {
-            backend = b.name;
-            tell({ tag: input.tag, epoch: resumeFrom?.epoch ?? 0, backend: b.name }, true);
+            backend = backendLabel(b);
+            tell({ tag: input.tag, epoch: resumeFrom?.epoch ?? 0, backend }, true);
           },
           onBatch: (epoch, batch, batches) => tell({ tag: input.tag, epoch: epoch - 1, batch, batches }, false),
           onEpoch: async (metrics, checkpoint) => {

@@ -3,6 +3,8 @@
  * Temporal dev server (SQLite under `.lightpath/`, Web UI on), uses the local
  * artifact store (or S3 when `LIGHTPATH_STORE`/`LIGHTPATH_S3_BUCKET` is set), runs
  * the workers in-process and the demo pipeline, then prints where everything is.
+ * Its gpu worker trains on a GPU when one is found and otherwise falls back to
+ * the CPU (wasm), saying so, so that dev works out of the box on any machine.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,6 +13,8 @@ import { startTemporal } from './dev-services.js';
 import { connect } from './client.js';
 import { followRun, summaryLines } from './progress.js';
 import { connectWorker, createWorkers, runWorkers } from '../workers/create.js';
+import { selectGpuWorkerBackend } from '../ml/backend/gpu-worker.js';
+import { backendLabel } from '../ml/backend/select.js';
 import { configuredStoreUri, lightpathHome } from '../storage/open.js';
 
 /** The demo pipeline: MLP 784-256-128-10, Sinusoidal init, AdamW, 5 epochs on Fashion-MNIST. */
@@ -39,7 +43,10 @@ export async function runDev(opts: DevOptions = {}): Promise<void> {
   let connection: Awaited<ReturnType<typeof connectWorker>> | null = null;
   try {
     connection = await connectWorker({ address: server.address });
-    const workers = await createWorkers({ connection, roles: ['cpu', 'gpu'] });
+    const workers = await createWorkers({ connection, roles: ['cpu', 'gpu'], gpu: { allowCpu: true } });
+    const gpu = await selectGpuWorkerBackend();
+    const onGpu = gpu.name === 'tensorflow-gpu' || gpu.name === 'webgpu';
+    say(`training on ${backendLabel(gpu)}${onGpu ? '' : ' (no GPU found, dev falls back to the CPU; `lightpath doctor` says why)'}`);
     workersDone = runWorkers(workers, ac.signal);
     const lp = await connect({ address: server.address });
     try {

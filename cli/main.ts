@@ -11,6 +11,7 @@ import { registerExport } from './commands/export.js';
 import { registerRuns } from './commands/runs.js';
 import { registerSchedule } from './commands/schedule.js';
 import { registerServe } from './commands/serve.js';
+import { registerDoctor } from './commands/doctor.js';
 
 const program = new Command('lightpath').description('Deep-learning training pipelines as durable Temporal workflows');
 registerDev(program);
@@ -24,5 +25,6 @@ registerMetrics(program);
 registerExport(program);
 registerSchedule(program);
 registerServe(program);
+registerDoctor(program);
 
 await program.parseAsync();

@@ -13,7 +13,10 @@
  *   checked by decompressed size and SHA-256 (the gzip wrappers differ between
  *   sources, the IDX content does not);
  * - the optional native BLAS addon of the wasm backend (scripts/build-native.ts),
- *   where a C compiler and OpenBLAS are installed; skipped with a reason otherwise.
+ *   where a C compiler and OpenBLAS are installed; skipped with a reason otherwise;
+ * - a Vulkan driver for the webgpu backend's tests (scripts/vulkan.ts): Mesa's
+ *   software GPU (lavapipe) from bookworm-backports; skipped with a reason where
+ *   apt is unavailable or not root.
  *
  * Run directly (`npm run provision`) it provisions everything and prints where.
  */
@@ -27,6 +30,7 @@ import { FASHION_MNIST_FILES, findFashionMnist } from '../ml/data/fashion-mnist.
 import { cacheDir } from '../ml/cache-dir.js';
 import { onPath } from './on-path.js';
 import { buildNativeBlas, describeNativeBuild } from './build-native.js';
+import { ensureVulkan } from './vulkan.js';
 
 export const TEMPORAL_CLI_VERSION = 'v1.5.1';
 export const MINIO_VERSION = 'v0.0.0-20260212201848-7aac2a2c5b7c';
@@ -125,13 +129,14 @@ export async function ensureFashionMnist(): Promise<string> {
   return dir;
 }
 
-/** Provisions everything; returns the paths found (`native`: the addon's or why it was skipped). */
-export async function provisionAll(): Promise<{ temporal: string; minio: string; fashionMnist: string; native: string }> {
+/** Provisions everything; returns the paths found (`native`, `vulkan`: what was found or why it was skipped). */
+export async function provisionAll(): Promise<{ temporal: string; minio: string; fashionMnist: string; native: string; vulkan: string }> {
   const native = describeNativeBuild(buildNativeBlas());
+  const vulkan = ensureVulkan();
   const temporal = ensureTemporal();
   const minio = ensureMinio();
   const fashionMnist = await ensureFashionMnist();
-  return { temporal, minio, fashionMnist, native };
+  return { temporal, minio, fashionMnist, native, vulkan };
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
@@ -142,6 +147,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
       log(`minio: ${p.minio}`);
       log(`fashion-mnist: ${p.fashionMnist}`);
       log(p.native);
+      log(p.vulkan);
     },
     (e: Error) => {
       process.stderr.write(`[provision] failed: ${e.message}\n`);

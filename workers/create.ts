@@ -2,10 +2,12 @@
  * Building Temporal workers per role. A `cpu` worker hosts the workflows and the
  * light activities on `lightpath`; a `gpu` worker runs training and inference on
  * `lightpath-gpu`, one activity at a time (one per GPU; a training already uses
- * every core it is given). The dev worker is both in one process.
+ * every core it is given), on the backend ml/backend/gpu-worker.ts chooses before
+ * it polls. The dev worker is both in one process.
  */
 import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode, type LogLevel, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import * as activities from '../activities/index.js';
+import { selectGpuWorkerBackend, type GpuWorkerOptions } from '../ml/backend/gpu-worker.js';
 import { SITE_NAME, siteTaskQueue } from '../workflows/queues.js';
 import { roleWorkerOptions, workflowsPath, type WorkerRole } from './roles.js';
 
@@ -18,6 +20,8 @@ export interface WorkerOptions {
   roles: WorkerRole[];
   /** Concurrent training activities on a gpu worker (default 1). */
   gpuSlots?: number;
+  /** A gpu worker's fallbacks and adapter; default `{ allowCpu: true }` (in-process workers: dev, tests, embedding). */
+  gpu?: GpuWorkerOptions;
   /** Federated sites hosted here: each polls `lightpath-site-<name>` and reads only its own `source`. */
   sites?: SiteOptions[];
 }
@@ -59,6 +63,7 @@ export async function createWorkers(opts: WorkerOptions): Promise<Worker[]> {
     workers.push(await Worker.create({ connection: opts.connection, namespace, ...roleWorkerOptions('cpu'), workflowBundle: await workflowBundle() }));
   }
   if (opts.roles.includes('gpu')) {
+    await selectGpuWorkerBackend(opts.gpu ?? { allowCpu: true });
     workers.push(await Worker.create({ connection: opts.connection, namespace, ...roleWorkerOptions('gpu', opts.gpuSlots ?? 1) }));
   }
   for (const site of opts.sites ?? []) {

@@ -1,7 +1,10 @@
 /**
  * Backend selection. Order: tfjs-node-gpu → tfjs-node → wasm → cpu, the first that
  * loads and initializes wins; `preferBackend` (the Temporal plugin's `backend`
- * option), `LIGHTPATH_BACKEND` or the `preferred` argument forces one.
+ * option, a gpu worker's choice, see gpu-worker.ts), `LIGHTPATH_BACKEND` or the
+ * `preferred` argument forces one. `webgpu` (webgpu.ts) is never picked on its
+ * own: it is forced, or chosen by a gpu worker; its adapter follows `preferGpu`
+ * (`LIGHTPATH_GPU_ADAPTER`, `LIGHTPATH_ALLOW_SOFTWARE_GPU`).
  * tfjs-node(-gpu) are optional dependencies whose install downloads
  * libtensorflow; where that failed their import throws and the next is tried.
  * On wasm, the native BLAS provider (native-kernels.ts) takes over the matmuls
@@ -9,11 +12,15 @@
  * reported, and recorded in runs, as `wasm+openblas`.
  */
 import * as tf from '@tensorflow/tfjs';
+import { adapterLabel, loadWebGpu, type GpuAdapterInfo, type GpuOptions } from './webgpu.js';
 
-export const BACKENDS = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
+export const BACKENDS = ['tensorflow-gpu', 'tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKENDS)[number];
 
-/** A backend as runs record it: its name, or `wasm+openblas` for wasm with the native BLAS provider. */
+/** The backends tried, in order, when none is forced. */
+const AUTO_ORDER: BackendName[] = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
+
+/** A backend by name, or `wasm+openblas` for wasm with the native BLAS provider. */
 export type BackendLabel = BackendName | 'wasm+openblas';
 
 /** What the selection found: the backend in use and why the others were passed over. */
@@ -22,9 +29,26 @@ export interface BackendInfo {
   tried: { name: BackendName; error: string }[];
   /** On wasm: whether the native BLAS provider is in use, and its OpenBLAS build or why not. */
   native?: { active: boolean; detail: string };
+  /** On webgpu: the adapter in use. */
+  gpu?: GpuAdapterInfo;
 }
 
-async function tryLoad(name: BackendName): Promise<Omit<BackendInfo, 'tried'>> {
+/** The backend as runs record it (manifest, results): the name, and on webgpu the adapter's vendor, architecture, device and driver. */
+export function backendLabel(info: Pick<BackendInfo, 'name' | 'gpu'>): string {
+  return info.gpu ? `${info.name} (${adapterLabel(info.gpu)})` : info.name;
+}
+
+/** Loads and initializes backend `name` (webgpu on the adapter `gpu` asks for); throws why it cannot. */
+export async function loadBackend(name: BackendName, gpu: GpuOptions = preferredGpu()): Promise<Omit<BackendInfo, 'tried'>> {
+  switch (name) {
+    case 'webgpu':
+      return { name, gpu: await loadWebGpu(gpu) };
+    default:
+      return tryLoad(name);
+  }
+}
+
+async function tryLoad(name: Exclude<BackendName, 'webgpu'>): Promise<Omit<BackendInfo, 'tried'>> {
   switch (name) {
     case 'tensorflow-gpu':
       await import('@tensorflow/tfjs-node-gpu' as string);
@@ -52,6 +76,7 @@ async function wasmWithProvider(): Promise<Omit<BackendInfo, 'tried'>> {
 
 let selected: Promise<BackendInfo> | null = null;
 let processBackend: BackendName | null = null;
+let processGpu: GpuOptions | null = null;
 
 function isBackend(name: string): name is BackendName {
   return (BACKENDS as readonly string[]).includes(name);
@@ -74,22 +99,38 @@ export function preferredBackend(): string | undefined {
 }
 
 /**
+ * Sets which GPU adapter webgpu uses in this process and its training threads,
+ * over `LIGHTPATH_GPU_ADAPTER` and `LIGHTPATH_ALLOW_SOFTWARE_GPU`.
+ */
+export function preferGpu(options: GpuOptions): void {
+  processGpu = { ...options };
+}
+
+/** The adapter choice for webgpu: `preferGpu`'s, else from `LIGHTPATH_GPU_ADAPTER` and `LIGHTPATH_ALLOW_SOFTWARE_GPU=1`. */
+export function preferredGpu(): GpuOptions {
+  if (processGpu) return processGpu;
+  const pinned = process.env.LIGHTPATH_GPU_ADAPTER;
+  if (pinned && !/^\d+$/.test(pinned)) throw new Error(`LIGHTPATH_GPU_ADAPTER=${pinned} is not an adapter index (0, 1, …)`);
+  return { adapter: pinned ? Number(pinned) : undefined, allowSoftware: process.env.LIGHTPATH_ALLOW_SOFTWARE_GPU === '1' };
+}
+
+/**
  * Selects and initializes the backend once per thread (later calls return the same
  * answer). Throws when a forced backend cannot load, naming the reason.
  */
-export function selectBackend(preferred: string | undefined = preferredBackend()): Promise<BackendInfo> {
+export function selectBackend(preferred: string | undefined = preferredBackend(), gpu: GpuOptions = preferredGpu()): Promise<BackendInfo> {
   selected ??= (async () => {
     const tried: BackendInfo['tried'] = [];
     if (preferred) {
       if (!isBackend(preferred)) throw new Error(`LIGHTPATH_BACKEND=${preferred} is not one of ${BACKENDS.join(', ')}`);
-      const loaded = await tryLoad(preferred).catch((e: Error) => {
+      const loaded = await loadBackend(preferred, gpu).catch((e: Error) => {
         throw new Error(`backend ${preferred} (forced) failed to load: ${e.message.split('\n')[0]}`);
       });
       return { ...loaded, tried };
     }
-    for (const name of BACKENDS) {
+    for (const name of AUTO_ORDER) {
       try {
-        return { ...(await tryLoad(name)), tried };
+        return { ...(await loadBackend(name, gpu)), tried };
       } catch (e) {
         tried.push({ name, error: (e as Error).message.split('\n')[0]! });
       }

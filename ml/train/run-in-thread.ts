@@ -10,7 +10,7 @@ import { Worker } from 'node:worker_threads';
 import type { TrainJob, ThreadMessage } from './thread-protocol.js';
 import type { EpochMetrics, TrainCheckpoint } from './trainer.js';
 import type { ModelParts } from '../models/io.js';
-import { preferredBackend, type BackendInfo } from '../backend/select.js';
+import { preferredBackend, preferredGpu, type BackendInfo } from '../backend/select.js';
 import { TrainingStopped } from './trainer.js';
 
 /** Host-side callbacks; `onEpoch` calls are awaited in order before the next message is handled. */
@@ -48,11 +48,11 @@ function spawnThread(workerData: TrainJob): Worker {
 
 /** Trains `job` in a new thread; resolves with the final checkpoint and model. */
 export function trainInThread(
-  job: Omit<TrainJob, 'stopFlag' | 'backend'>,
+  job: Omit<TrainJob, 'stopFlag' | 'backend' | 'gpu'>,
   hooks: ThreadHooks = {},
 ): Promise<{ checkpoint: TrainCheckpoint; model: ModelParts; backend: BackendInfo }> {
   const stopFlag = new SharedArrayBuffer(4);
-  const worker = spawnThread({ ...job, stopFlag, backend: preferredBackend() });
+  const worker = spawnThread({ ...job, stopFlag, backend: preferredBackend(), gpu: preferredGpu() });
   const onAbort = () => Atomics.store(new Int32Array(stopFlag), 0, 1);
   hooks.signal?.addEventListener('abort', onAbort, { once: true });
   let backend: BackendInfo | null = null;

@@ -12,7 +12,7 @@ import { rawSplitToData, type ThreadMessage, type TrainJob } from './thread-prot
 const post = (m: ThreadMessage) => parentPort!.postMessage(m);
 
 async function main(job: TrainJob): Promise<void> {
-  post({ type: 'backend', backend: await selectBackend(job.backend) });
+  post({ type: 'backend', backend: await selectBackend(job.backend, job.gpu) });
   const stop = new Int32Array(job.stopFlag);
   const model = await modelFromParts(job.model);
   let lastBatchPost = 0;

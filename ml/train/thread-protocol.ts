@@ -2,6 +2,7 @@
 import type { ModelParts } from '../models/io.js';
 import type { EpochMetrics, TrainCheckpoint, TrainOptions } from './trainer.js';
 import type { BackendInfo } from '../backend/select.js';
+import type { GpuOptions } from '../backend/webgpu.js';
 import type { LabelledData } from './data.js';
 
 /** Uint8 images + labels of one split, as the dataset artifact stores them. */
@@ -33,6 +34,8 @@ export interface TrainJob {
   stopFlag: SharedArrayBuffer;
   /** The backend the host forces (its `preferredBackend`), if any. */
   backend?: string;
+  /** The host's WebGPU adapter choice (its `preferredGpu`). */
+  gpu?: GpuOptions;
 }
 
 export type ThreadMessage =

@@ -2,7 +2,7 @@
  * Comparing a backend's kernels with the cpu backend's: deterministic inputs,
  * forward results and gradients within a relative error, no leaked tensors or
  * wasm buffers, and training steps whose gradients must match. Shared by the
- * wasm-kernel and native-BLAS tests.
+ * wasm-kernel, native-BLAS and WebGPU tests.
  */
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
@@ -54,7 +54,7 @@ function wasmBackend(): BackendWasm {
  * Runs `fn` on tensors made from `inputs` on `backend`; returns the data and
  * shapes of its outputs, disposing everything it made.
  */
-export async function runOn(backend: 'wasm' | 'cpu', inputs: Input[], fn: (...xs: tf.Tensor[]) => tf.Tensor | tf.Tensor[]): Promise<{ data: Float32Array[]; shapes: number[][] }> {
+export async function runOn(backend: string, inputs: Input[], fn: (...xs: tf.Tensor[]) => tf.Tensor | tf.Tensor[]): Promise<{ data: Float32Array[]; shapes: number[][] }> {
   await tf.setBackend(backend);
   const xs = inputs.map((i) => tf.tensor(i.data, i.shape, i.dtype ?? 'float32'));
   const out = fn(...xs);
@@ -124,31 +124,33 @@ export function kernel(name: string, inputs: Record<string, tf.Tensor>, attrs: t
 export type Build = () => tf.Sequential;
 
 /**
- * Trains `build()` on wasm with SGD for `steps` steps; before each step the cpu
- * copy takes the wasm weights, and both compute the loss gradients of the same
- * batch, which must match.
+ * Trains `build()` on `backend` (default wasm) with SGD for `steps` steps; before
+ * each step the cpu copy takes the trained model's weights, and both compute the
+ * loss gradients of the same batch, which must match. Returns the worst relative
+ * error of the gradients.
  */
-export async function trainAndCompare(label: string, build: Build, xShape: number[], classes: number, steps: number): Promise<void> {
-  await tf.setBackend('wasm');
+export async function trainAndCompare(label: string, build: Build, xShape: number[], classes: number, steps: number, backend = 'wasm'): Promise<number> {
+  await tf.setBackend(backend);
   const tensorsBefore = tf.memory().numTensors;
-  const wasmModel = build();
+  const testModel = build();
   const opt = tf.train.sgd(0.1);
   await tf.setBackend('cpu');
   const cpuModel = build();
-  await tf.setBackend('wasm');
+  await tf.setBackend(backend);
   const n = xShape[0]!;
-  const initial = Float32Array.from(await wasmModel.getWeights()[0]!.data());
+  const initial = Float32Array.from(await testModel.getWeights()[0]!.data());
+  let worst = 0;
   for (let s = 0; s < steps; s++) {
     const xData = values(xShape.reduce((a, b) => a * b, 1), 100 + s);
     const labels = Int32Array.from({ length: n }, (_, i) => (i * 7 + s) % classes);
-    const grads: Record<'wasm' | 'cpu', Float32Array[]> = { wasm: [], cpu: [] };
-    const loss: Record<'wasm' | 'cpu', number[]> = { wasm: [], cpu: [] };
+    const grads: Record<'test' | 'cpu', Float32Array[]> = { test: [], cpu: [] };
+    const loss: Record<'test' | 'cpu', number[]> = { test: [], cpu: [] };
     const weights: Float32Array[] = [];
-    for (const w of wasmModel.getWeights()) weights.push(Float32Array.from(await w.data()));
-    for (const backend of ['cpu', 'wasm'] as const) {
-      await tf.setBackend(backend);
-      const model = backend === 'wasm' ? wasmModel : cpuModel;
-      if (backend === 'cpu') {
+    for (const w of testModel.getWeights()) weights.push(Float32Array.from(await w.data()));
+    for (const side of ['cpu', 'test'] as const) {
+      await tf.setBackend(side === 'test' ? backend : 'cpu');
+      const model = side === 'test' ? testModel : cpuModel;
+      if (side === 'cpu') {
         const copies = weights.map((w, k) => tf.tensor(w, model.weights[k]!.shape as number[]));
         model.setWeights(copies);
         tf.dispose(copies);
@@ -157,26 +159,28 @@ export async function trainAndCompare(label: string, build: Build, xShape: numbe
       const x = tf.tensor(xData, xShape);
       const y = tf.tidy(() => tf.oneHot(tf.tensor1d(labels, 'int32'), classes));
       const { value, grads: g } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar, vars);
-      loss[backend].push((await value.data())[0]!);
-      for (const v of vars) grads[backend].push(Float32Array.from(await g[v.name]!.data()));
-      if (backend === 'wasm') opt.applyGradients(g);
+      loss[side].push((await value.data())[0]!);
+      for (const v of vars) grads[side].push(Float32Array.from(await g[v.name]!.data()));
+      if (side === 'test') opt.applyGradients(g);
       tf.dispose([x, y, value, ...Object.values(g)]);
     }
-    assert.ok(Number.isFinite(loss.wasm[0]!), `${label} step ${s}: loss is finite`);
-    assert.ok(relError(loss.wasm, loss.cpu) <= TOLERANCE, `${label} step ${s}: loss ${loss.wasm[0]} vs cpu ${loss.cpu[0]}`);
-    grads.wasm.forEach((g, k) => {
+    assert.ok(Number.isFinite(loss.test[0]!), `${label} step ${s}: loss is finite`);
+    assert.ok(relError(loss.test, loss.cpu) <= TOLERANCE, `${label} step ${s}: loss ${loss.test[0]} vs cpu ${loss.cpu[0]}`);
+    grads.test.forEach((g, k) => {
       const e = relError(g, grads.cpu[k]!);
-      worstInTest = Math.max(worstInTest, e);
-      assert.ok(e <= TOLERANCE, `${label} step ${s}: gradient of ${wasmModel.trainableWeights[k]!.name} relative error ${e.toExponential(2)}`);
+      worst = Math.max(worst, e);
+      assert.ok(e <= TOLERANCE, `${label} step ${s}: gradient of ${testModel.trainableWeights[k]!.name} relative error ${e.toExponential(2)}`);
     });
   }
-  assert.ok(relError(await wasmModel.getWeights()[0]!.data(), initial) > 0, `${label}: training changed the weights`);
-  wasmModel.dispose();
+  worstInTest = Math.max(worstInTest, worst);
+  assert.ok(relError(await testModel.getWeights()[0]!.data(), initial) > 0, `${label}: training changed the weights`);
+  testModel.dispose();
   opt.dispose();
   await tf.setBackend('cpu');
   cpuModel.dispose();
-  await tf.setBackend('wasm');
+  await tf.setBackend(backend);
   assert.equal(tf.memory().numTensors, tensorsBefore, `${label}: tensors leaked`);
+  return worst;
 }
 
 

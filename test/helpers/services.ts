@@ -69,8 +69,8 @@ export function spawnWorker(address: string, args: string[]): ChildProcess {
 export interface Stack {
   svc: Services;
   lp: LightpathClient;
-  /** Starts a GPU worker process (killed after the file's tests if still running). */
-  spawnGpu(slots?: number): ChildProcess;
+  /** Starts a GPU worker process with `--allow-cpu` (this machine has no GPU) plus `extra` flags (killed after the file's tests if still running). */
+  spawnGpu(slots?: number, extra?: string[]): ChildProcess;
   /** Starts `lightpath worker <args>` (killed after the file's tests if still running). */
   spawnWorker(args: string[]): ChildProcess;
 }
@@ -84,8 +84,8 @@ export function useStack(roles: WorkerRole[], gpuSlots = 1): Stack {
   const children: ChildProcess[] = [];
   let workers: { stop(): Promise<void> } | undefined;
   const stack = {
-    spawnGpu(slots = 1) {
-      return stack.spawnWorker(['--role', 'gpu', '--slots', String(slots)]);
+    spawnGpu(slots = 1, extra = ['--allow-cpu']) {
+      return stack.spawnWorker(['--role', 'gpu', '--slots', String(slots), ...extra]);
     },
     spawnWorker(args: string[]) {
       const child = spawnWorker(stack.svc.temporal.address, args);
