@@ -2,9 +2,12 @@
  * GLAI's one-pass trainer (METHODS.md §3, consequence 1): sufficient statistics
  * A = Σ φ(x)φ(x)ᵀ and B = Σ φ(x)yᵀ (y one-hot), then W solves (A + λ'I)W = B.
  *
- * Per batch the products run on the tensor backend in float32, split so they are
- * (nearly) exact (see `accumulateStats`); the running sums are kept on the host in
- * float64, so accumulating many batches loses nothing.
+ * Per batch φ is computed on the tensor backend; the products then run either on
+ * the native BLAS provider in float64 (where it is built: exact products, float64
+ * sums) or on the tensor backend in float32, split so they are (nearly) exact (see
+ * `accumulateStats`); the running sums are kept on the host in float64, so
+ * accumulating many batches loses nothing. The solve is LAPACK's Cholesky (dposv)
+ * with the native provider, ml-matrix's otherwise.
  * Statistics add: incremental retraining adds a new shard's statistics (reading only
  * the new samples) and merging sums those of several sites — both give exactly what
  * training on the union would (consequences 2 and 3). The ridge term is scaled to
@@ -17,6 +20,7 @@ import { gatedFeatures, type FeatureSpec } from './features.js';
 import type { SelectorWeights } from './selector.js';
 import type { LabelledData } from '../train/data.js';
 import { InvalidInputError } from '../errors.js';
+import { nativeBlas, type NativeBlas } from '../backend/native/addon.js';
 
 /** Sufficient statistics of a linear estimator on one structure. */
 export interface LinearStats {
@@ -54,6 +58,12 @@ const EXACT_BATCH = 512;
  */
 export async function accumulateStats(stats: LinearStats, w: SelectorWeights, data: LabelledData, onProgress?: (done: number, total: number) => void): Promise<LinearStats> {
   if (data.classes !== stats.classes) throw new InvalidInputError(`data has ${data.classes} classes, the estimator ${stats.classes}`);
+  const native = nativeBlas();
+  return native.active ? accumulateNative(native.blas, stats, w, data, onProgress) : accumulateOnBackend(stats, w, data, onProgress);
+}
+
+/** `accumulateStats` on the tensor backend: float32 products split so they are nearly exact. */
+export async function accumulateOnBackend(stats: LinearStats, w: SelectorWeights, data: LabelledData, onProgress?: (done: number, total: number) => void): Promise<LinearStats> {
   for (let from = 0; from < data.count; from += EXACT_BATCH) {
     const to = Math.min(data.count, from + EXACT_BATCH);
     const phi = tf.tidy(() => gatedFeatures(w, stats.spec, tf.tensor2d(data.x.subarray(from * data.dim, to * data.dim), [to - from, data.dim])));
@@ -74,6 +84,26 @@ export async function accumulateStats(stats: LinearStats, w: SelectorWeights, da
     tf.dispose(parts);
     for (let k = 0; k < hh!.length; k++) stats.a[k]! += hh![k]! + cross![k]!;
     for (let k = 0; k < hy!.length; k++) stats.b[k]! += hy![k]! + ly![k]!;
+    stats.count += to - from;
+    onProgress?.(to, data.count);
+  }
+  return stats;
+}
+
+/** Samples per batch of the float64 path (large products keep BLAS efficient). */
+const NATIVE_BATCH = 2048;
+
+/** `accumulateStats` on the native provider: φ per batch on the tensor backend, A and B updated by float64 BLAS. */
+export async function accumulateNative(blas: NativeBlas, stats: LinearStats, w: SelectorWeights, data: LabelledData, onProgress?: (done: number, total: number) => void): Promise<LinearStats> {
+  for (let from = 0; from < data.count; from += NATIVE_BATCH) {
+    const to = Math.min(data.count, from + NATIVE_BATCH);
+    const [phi, y] = tf.tidy(() => [
+      gatedFeatures(w, stats.spec, tf.tensor2d(data.x.subarray(from * data.dim, to * data.dim), [to - from, data.dim])),
+      tf.oneHot(tf.tensor1d(data.y.subarray(from, to), 'int32'), data.classes).toFloat(),
+    ]);
+    const [p, yy] = (await Promise.all([phi!.data(), y!.data()])) as Float32Array[];
+    tf.dispose([phi!, y!]);
+    blas.gramAccumulate(stats.a, stats.b, p!, yy!, to - from, stats.dim, stats.classes);
     stats.count += to - from;
     onProgress?.(to, data.count);
   }
@@ -104,20 +134,40 @@ export function addStats(parts: LinearStats[]): LinearStats {
   return out;
 }
 
-/** Solves (A + λ·trace(A)/D·I)W = B by Cholesky; returns W row-major [dim, classes] (float64). */
-export function solveStats(stats: LinearStats, lambda: number): Float64Array {
+/**
+ * Solves (A + λ·trace(A)/D·I)W = B by Cholesky — LAPACK's on the native provider
+ * (`blas`, default: the loaded one), ml-matrix's otherwise; returns W row-major
+ * [dim, classes] (float64).
+ */
+export function solveStats(stats: LinearStats, lambda: number, blas: NativeBlas | null = activeBlas()): Float64Array {
   const d = stats.dim;
   let trace = 0;
   for (let i = 0; i < d; i++) trace += stats.a[i * d + i]!;
   const ridge = (lambda * trace) / d || lambda;
+  if (blas) {
+    const a = Float64Array.from(stats.a);
+    for (let i = 0; i < d; i++) a[i * d + i]! += ridge;
+    const x = Float64Array.from(stats.b);
+    if (blas.spdSolve(a, x, d, stats.classes) !== 0) throw notPositiveDefinite(lambda);
+    return x;
+  }
   const a = new Matrix(d, d);
   for (let i = 0; i < d; i++) for (let j = 0; j < d; j++) a.set(i, j, stats.a[i * d + j]! + (i === j ? ridge : 0));
   const chol = new CholeskyDecomposition(a);
-  if (!chol.isPositiveDefinite()) throw new InvalidInputError(`GLAI statistics are not positive definite (λ = ${lambda}); raise glai.lambda`);
+  if (!chol.isPositiveDefinite()) throw notPositiveDefinite(lambda);
   const b = new Matrix(d, stats.classes);
   for (let i = 0; i < d; i++) for (let k = 0; k < stats.classes; k++) b.set(i, k, stats.b[i * stats.classes + k]!);
   const w = chol.solve(b);
   const out = new Float64Array(d * stats.classes);
   for (let i = 0; i < d; i++) for (let k = 0; k < stats.classes; k++) out[i * stats.classes + k] = w.get(i, k);
   return out;
+}
+
+function activeBlas(): NativeBlas | null {
+  const native = nativeBlas();
+  return native.active ? native.blas : null;
+}
+
+function notPositiveDefinite(lambda: number): InvalidInputError {
+  return new InvalidInputError(`GLAI statistics are not positive definite (λ = ${lambda}); raise glai.lambda`);
 }

@@ -11,7 +11,9 @@ import { buildMlp } from '../../ml/models/mlp.js';
 import { modelToParts } from '../../ml/models/io.js';
 import { selectorWeights, structureId } from '../../ml/glai/selector.js';
 import { featureDim, gatedFeatures } from '../../ml/glai/features.js';
-import { accumulateStats, addStats, emptyStats, solveStats } from '../../ml/glai/statistics.js';
+import { accumulateNative, accumulateOnBackend, accumulateStats, addStats, emptyStats, solveStats } from '../../ml/glai/statistics.js';
+import { nativeBlas } from '../../ml/backend/native/addon.js';
+import { existsSync } from 'node:fs';
 import { accuracyOf, linearLogits, valueLogits, valueWeightsFromSelector } from '../../ml/glai/estimator.js';
 import { trainClassifier } from '../../ml/train/trainer.js';
 import { InvalidInputError } from '../../ml/errors.js';
@@ -101,4 +103,27 @@ test('the deep gated value network initialized from the selector reproduces it e
   o.forEach((v, i) => ((diff = Math.max(diff, Math.abs(v - t[i]!))), (scale = Math.max(scale, Math.abs(t[i]!)))));
   assert.ok(diff / scale < 1e-6, `relative difference ${diff / scale} (float rounding only: the dense layer fuses bias and ReLU)`);
   assert.deepEqual(Array.from(await ours.argMax(1).data()), Array.from(await theirs.argMax(1).data()), 'same predictions');
+});
+
+test('native float64 statistics and LAPACK solve agree with the tensor-backend path and ml-matrix', async (t) => {
+  const native = nativeBlas();
+  if (!native.active && !existsSync('/usr/include/x86_64-linux-gnu/cblas.h') && !existsSync('/usr/include/cblas.h')) {
+    t.skip(`no native provider here (${native.detail}) and no OpenBLAS headers to build one`);
+    return;
+  }
+  assert.ok(native.active, `OpenBLAS is installed, so provisioning must have built the native provider: ${native.detail}`);
+  const s = await selector(5);
+  const dim = featureDim(s.w, spec);
+  const data = rows(all, 0, 900);
+  const onBackend = await accumulateOnBackend(emptyStats(s.id, spec, dim, 4), s.w, data);
+  const onBlas = await accumulateNative(native.blas, emptyStats(s.id, spec, dim, 4), s.w, data);
+  assert.equal(onBlas.count, 900);
+  assert.ok(maxRelDiff(onBlas.a, onBackend.a) <= 1e-8, `A differs by ${maxRelDiff(onBlas.a, onBackend.a)}`);
+  assert.ok(maxRelDiff(onBlas.b, onBackend.b) <= 1e-8, `B differs by ${maxRelDiff(onBlas.b, onBackend.b)}`);
+  const lapack = solveStats(onBlas, 1e-3, native.blas);
+  const mlMatrix = solveStats(onBlas, 1e-3, null);
+  assert.ok(maxRelDiff(lapack, mlMatrix) <= 1e-8, `solutions differ by ${maxRelDiff(lapack, mlMatrix)}`);
+  const singular = { ...emptyStats(s.id, spec, dim, 4), a: new Float64Array(dim * dim).fill(-1) };
+  assert.throws(() => solveStats(singular, 1e-3, native.blas), InvalidInputError);
+  s.model.dispose();
 });

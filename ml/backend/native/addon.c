@@ -6,6 +6,8 @@
  *
  *   sgemm, epilogue      matrix products (gemm.c)
  *   conv2d               convolutions and their gradients as im2col + sgemm (conv.c)
+ *   gramAccumulate,      float64 sufficient statistics and SPD solve for GLAI (linalg.c)
+ *   spdSolve
  *   setThreads(n)        OpenBLAS's thread count
  *   info()               { config, corename, threads } of the OpenBLAS in use
  *
@@ -48,6 +50,8 @@ NAPI_MODULE_INIT() {
       {"sgemm", NULL, sgemm, NULL, NULL, NULL, napi_enumerable, NULL},
       {"epilogue", NULL, epilogue, NULL, NULL, NULL, napi_enumerable, NULL},
       {"conv2d", NULL, conv2d, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"gramAccumulate", NULL, gram_accumulate, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"spdSolve", NULL, spd_solve, NULL, NULL, NULL, napi_enumerable, NULL},
       {"setThreads", NULL, set_threads, NULL, NULL, NULL, napi_enumerable, NULL},
       {"info", NULL, get_info, NULL, NULL, NULL, napi_enumerable, NULL},
   };

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cacheDir } from '../../cache-dir.js';
 
-/** The addon's functions (addon.c, gemm.c and conv.c document them). */
+/** The addon's functions (addon.c, gemm.c, conv.c and linalg.c document them). */
 export interface NativeBlas {
   sgemm(
     transA: boolean,
@@ -27,6 +27,8 @@ export interface NativeBlas {
   ): void;
   epilogue(c: Float32Array, n: number, bias: Float32Array | null, activation: number, alpha: number): void;
   conv2d(mode: number, a: Float32Array, b: Float32Array, out: Float32Array, geometry: Int32Array): void;
+  gramAccumulate(a: Float64Array, b: Float64Array, phi: Float32Array, y: Float32Array, n: number, d: number, c: number): void;
+  spdSolve(a: Float64Array, b: Float64Array, d: number, c: number): number;
   setThreads(n: number): void;
   info(): { config: string; corename: string; threads: number };
 }
@@ -37,7 +39,7 @@ export type NativeStatus = { active: true; blas: NativeBlas; detail: string } | 
 const here = (name: string) => fileURLToPath(new URL(name, import.meta.url));
 
 /** The addon's C sources, compiled together. */
-export const ADDON_SOURCES = ['addon.c', 'gemm.c', 'conv.c'].map(here);
+export const ADDON_SOURCES = ['addon.c', 'gemm.c', 'conv.c', 'linalg.c'].map(here);
 const HEADERS = ['napi-args.h'].map(here);
 
 /**

@@ -63,5 +63,7 @@ static inline bool arguments(napi_env env, napi_callback_info info, size_t want,
 napi_value sgemm(napi_env env, napi_callback_info info);
 napi_value epilogue(napi_env env, napi_callback_info info);
 napi_value conv2d(napi_env env, napi_callback_info info);
+napi_value gram_accumulate(napi_env env, napi_callback_info info);
+napi_value spd_solve(napi_env env, napi_callback_info info);
 
 #endif
