@@ -3,7 +3,7 @@
 Trains the same models as bench/run.ts (MLP 784-512-512-10 and the small CNN:
 conv3x3(32)-ReLU-maxpool2 -> conv3x3(64)-ReLU-maxpool2 -> dense(128)-ReLU -> dense(10))
 with the same batch size on random data, and prints one JSON object with samples/s
-per model. Usage: python3 torch_ref.py --threads 1 --batch 128 --steps 50
+per model. Usage: python3 torch_ref.py --threads 1 --batch 128 --steps 50 [--device cuda]
 """
 import argparse
 import json
@@ -25,20 +25,25 @@ def cnn():
     )
 
 
-def throughput(model, shape, batch, steps):
+def throughput(model, shape, batch, steps, device):
+    model = model.to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=1e-4)
     loss_fn = nn.CrossEntropyLoss()
-    x = torch.rand(batch, *shape)
-    y = torch.randint(0, 10, (batch,))
+    x = torch.rand(batch, *shape, device=device)
+    y = torch.randint(0, 10, (batch,), device=device)
     for _ in range(5):
         opt.zero_grad()
         loss_fn(model(x), y).backward()
         opt.step()
+    if device.type == "cuda":
+        torch.cuda.synchronize()
     t0 = time.perf_counter()
     for _ in range(steps):
         opt.zero_grad()
         loss_fn(model(x), y).backward()
         opt.step()
+    if device.type == "cuda":
+        torch.cuda.synchronize()
     return batch * steps / (time.perf_counter() - t0)
 
 
@@ -47,15 +52,18 @@ def main():
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--batch", type=int, default=128)
     p.add_argument("--steps", type=int, default=50)
+    p.add_argument("--device", default="cpu")
     a = p.parse_args()
+    device = torch.device(a.device)
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
     out = {
         "torch": torch.__version__,
         "threads": a.threads,
+        "device": str(device),
         "batch": a.batch,
-        "mlp": throughput(mlp(), (784,), a.batch, a.steps),
-        "cnn": throughput(cnn(), (1, 28, 28), a.batch, max(5, a.steps // 5)),
+        "mlp": throughput(mlp(), (784,), a.batch, a.steps, device),
+        "cnn": throughput(cnn(), (1, 28, 28), a.batch, max(5, a.steps // 5), device),
     }
     print(json.dumps(out))
 

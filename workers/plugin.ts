@@ -17,7 +17,7 @@ export type { WorkerRole } from './roles.js';
 export interface LightpathPluginOptions {
   /** Artifact store (`s3://bucket/prefix` or a local path) for runs whose input names none; default: `LIGHTPATH_STORE`. */
   store?: string;
-  /** The TF.js backend to use (`tensorflow-gpu`, `tensorflow`, `wasm`, `cpu`); default: `LIGHTPATH_BACKEND`, else the first that loads. */
+  /** The TF.js backend to use (`tensorflow-gpu`, `tensorflow`, `webgpu`, `wasm`, `cpu`); default: `LIGHTPATH_BACKEND`, else the first that loads. */
   backend?: BackendName;
   /** Which lightpath worker this is; default: the one the task queue names. Checked against the task queue. */
   role?: WorkerRole;
