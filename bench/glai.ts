@@ -9,6 +9,8 @@
  *    shard vs retraining the DNN from scratch on all data seen so far.
  * 4. Merge of 3 and 10 sites vs central: weight difference, accuracy, merge cost
  *    as data grows; SGD and value-network merges by weighted averaging.
+ * 5. Feasible feature dimension: memory of A and B, statistics time per 1,000
+ *    samples and solve time for D up to 8,192 (random features).
  *
  * Writes bench/results/glai.json and glai-*.svg. Not a test.
  */
@@ -26,6 +28,7 @@ import { modelToParts } from '../ml/models/io.js';
 import { selectorWeights, structureId, type SelectorWeights } from '../ml/glai/selector.js';
 import { featureDim, type FeatureSpec } from '../ml/glai/features.js';
 import { accumulateStats, addStats, emptyStats, solveStats, type LinearStats } from '../ml/glai/statistics.js';
+import { nativeBlas } from '../ml/backend/native/addon.js';
 import { accuracyOf, linearLogits, trainLinearSgd, trainValueNetwork, valueLogits, valueWeightsFromSelector, weightedAverage, type ValueWeights } from '../ml/glai/estimator.js';
 import { settledEpoch } from '../ml/glai/settled.js';
 import { DEFAULT_STABILITY } from '../ml/glai/stabilization.js';
@@ -234,6 +237,27 @@ const averaged: { kind: string; sites: number; accuracy: number; central: number
   for (const a of averaged) console.log(`  ${a.kind}, ${a.sites} sites averaged: ${pct(a.accuracy)} vs central ${pct(a.central)} (gap ${((a.central - a.accuracy) * 100).toFixed(2)} points)`);
 }
 
+// 5. Feasible feature dimension.
+console.log('\n5. statistics and solve cost by feature dimension D (random features, 10 classes)');
+const scaling: { dim: number; statsMiB: number; secondsPer1000: number; solveSeconds: number }[] = [];
+const native = nativeBlas();
+const blas = native.active ? native.blas : null;
+for (const dim of quick ? [1024, 2048] : [1024, 2048, 4096, 8192]) {
+  const rows = 1000;
+  const rng = Rng.fromSeed(dim);
+  const phi = Float32Array.from({ length: rows * dim }, () => rng.next() - 0.5);
+  const y = new Float32Array(rows * 10).map((_, i) => (i % 10 === (i / 10) % 10 ? 1 : 0));
+  const s: LinearStats = { structureId: 'scaling', spec: fspec, dim, classes: 10, count: rows, a: new Float64Array(dim * dim), b: new Float64Array(dim * 10) };
+  t0 = performance.now();
+  if (blas) blas.gramAccumulate(s.a, s.b, phi, y, rows, dim, 10);
+  const secondsPer1000 = seconds(t0);
+  t0 = performance.now();
+  if (blas) solveStats(s, lambda, blas);
+  const row = { dim, statsMiB: (s.a.byteLength + s.b.byteLength) / 2 ** 20, secondsPer1000: blas ? secondsPer1000 : NaN, solveSeconds: blas ? seconds(t0) : NaN };
+  scaling.push(row);
+  console.log(`  D ${String(dim).padStart(5)}: A+B ${row.statsMiB.toFixed(0).padStart(4)} MiB (float64; twice that while solving), ${row.secondsPer1000.toFixed(2)} s per 1,000 samples, solve ${row.solveSeconds.toFixed(2)} s${blas ? '' : ' (needs the native provider)'}`);
+}
+
 const results = {
   date: new Date().toISOString(),
   quick,
@@ -243,6 +267,7 @@ const results = {
   estimators,
   incremental: { shards: incremental, glaiSeconds: glaiTotal, dnnSeconds: dnnTotal, speedup: dnnTotal / glaiTotal, accuracyGapPoints: (last.dnnAccuracy - last.glaiAccuracy) * 100 },
   merge: { merges, mergeCost, averaged },
+  scaling,
 };
 writeFileSync(join(outDir, 'glai.json'), `${JSON.stringify(results, null, 2)}\n`);
 
