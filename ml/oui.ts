@@ -8,6 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from './rng.js';
+import { PAIR_HAMMING } from './backend/wasm-kernels/pair-hamming.js';
 
 /** OUI parameters; defaults are the authors' (k = 28 pairs, every 10th batch). */
 export interface OuiOptions {
@@ -51,20 +52,23 @@ export function drawPairs(k: number, batchSize: number, rng: Rng): { i: number[]
  */
 export function ouiBatch(activations: tf.Tensor[], pairs: { i: number[]; j: number[] }): tf.Scalar {
   return tf.tidy(() => {
-    const iIdx = tf.tensor1d(pairs.i, 'int32');
-    const jIdx = tf.tensor1d(pairs.j, 'int32');
     const perLayer = activations.map((a) => {
       const b = a.shape[0]!;
-      const flat = a.reshape([b, -1]);
-      const d = flat.shape[1]!;
+      const flat = a.reshape([b, -1]) as tf.Tensor2D;
+      const d = flat.shape[1];
       const half = Math.floor(d / 2);
       if (half === 0) return tf.scalar(0);
-      const on = flat.greater(0);
-      const hamming = tf.notEqual(on.gather(iIdx), on.gather(jIdx)).sum(1).toFloat();
-      return hamming.minimum(half).div(half).mean();
+      return pairHamming(flat, pairs).minimum(half).div(half).mean();
     });
     return tf.stack(perLayer).mean() as tf.Scalar;
   });
+}
+
+/** Per pair, the number of units whose on/off state differs ([k] float32); lightpath's wasm kernel where registered. */
+function pairHamming(flat: tf.Tensor2D, pairs: { i: number[]; j: number[] }): tf.Tensor1D {
+  if (tf.getKernel(PAIR_HAMMING, tf.getBackend())) return tf.engine().runKernel(PAIR_HAMMING, { x: flat }, { i: pairs.i, j: pairs.j }) as tf.Tensor1D;
+  const on = flat.greater(0);
+  return tf.notEqual(on.gather(tf.tensor1d(pairs.i, 'int32')), on.gather(tf.tensor1d(pairs.j, 'int32'))).sum(1).toFloat() as tf.Tensor1D;
 }
 
 /**

@@ -10,7 +10,8 @@
  * backend's own XNNPACK-backed kernels (each file explains its construction).
  * Two general kernels on every training step are replaced as well: Sum over
  * leading axes (bias gradients) and Identity (a copy, run for every tensor a
- * custom gradient saves).
+ * custom gradient saves). One op is lightpath's own: PairHamming, OUI's
+ * per-pair distance of on/off patterns.
  */
 import * as tf from '@tensorflow/tfjs';
 import { hasMark, registerMarked, stockConfig, type WasmKernelFunc } from './wasm-kernels/common.js';
@@ -21,6 +22,7 @@ import { maxPoolGrad } from './wasm-kernels/pool.js';
 import { unsortedSegmentSum } from './wasm-kernels/segment.js';
 import { sum } from './wasm-kernels/sum.js';
 import { identity } from './wasm-kernels/identity.js';
+import { PAIR_HAMMING, pairHamming } from './wasm-kernels/pair-hamming.js';
 
 const KERNELS: [string, WasmKernelFunc][] = [
   [tf.BatchMatMul, batchMatMul],
@@ -32,6 +34,7 @@ const KERNELS: [string, WasmKernelFunc][] = [
   [tf.UnsortedSegmentSum, unsortedSegmentSum],
   [tf.Sum, sum],
   [tf.Identity, identity],
+  [PAIR_HAMMING, pairHamming],
 ];
 
 /** The kernel names `registerWasmTrainingKernels` replaces or adds. */

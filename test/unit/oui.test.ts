@@ -64,3 +64,27 @@ test('batch OUI per layer: mean_u min(s_u, B − s_u) / ⌊B/2⌋', async () => 
   ]); // s = [4, 2, 1] → [0, 1, 0.5]
   close((await batchOuiLayer(pre).data())[0]!, 0.5);
 });
+
+test("wasm's PairHamming kernel gives the cpu backend's OUI on conv and dense activations", async () => {
+  const { selectBackend } = await import('../../ml/backend/select.js');
+  const { PAIR_HAMMING } = await import('../../ml/backend/wasm-kernels/pair-hamming.js');
+  const rng = Rng.fromSeed(11);
+  const shapes = [[32, 6, 6, 5], [32, 40]];
+  const values = shapes.map((s) => Float32Array.from({ length: s.reduce((a, b) => a * b, 1) }, () => rng.next() - 0.5));
+  const pairs = drawPairs(28, 32, Rng.fromSeed(3));
+  const oui = async () => {
+    const acts = shapes.map((s, k) => tf.tensor(values[k]!, s));
+    const r = ouiBatch(acts, pairs);
+    const v = (await r.data())[0]!;
+    tf.dispose([...acts, r]);
+    return v;
+  };
+  await tf.setBackend('cpu');
+  const onCpu = await oui();
+  await selectBackend();
+  assert.ok(tf.getBackend() === 'wasm' && tf.getKernel(PAIR_HAMMING, 'wasm'), 'the kernel is registered on wasm');
+  const onWasm = await oui();
+  await tf.setBackend('cpu');
+  assert.ok(onCpu > 0.8 && onCpu < 1, `random signs: distances near D/2, clamped: OUI ${onCpu}`);
+  assert.ok(Math.abs(onWasm - onCpu) <= 1e-6, `wasm ${onWasm} vs cpu ${onCpu}`);
+});
