@@ -9,6 +9,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureFashionMnist, ensureTemporal } from '../scripts/provision.js';
+import { buildNativeBlas, describeNativeBuild } from '../scripts/build-native.js';
 import { startTemporal } from './dev-services.js';
 import { connect } from './client.js';
 import { followRun, summaryLines } from './progress.js';
@@ -34,6 +35,7 @@ export async function runDev(opts: DevOptions = {}): Promise<void> {
   const say = (s: string) => process.stdout.write(`${s}\n`);
   ensureTemporal();
   await ensureFashionMnist();
+  say(describeNativeBuild(buildNativeBlas()));
   const home = lightpathHome();
   mkdirSync(home, { recursive: true });
   const server = await startTemporal({ dbFile: join(home, 'temporal.db'), ui: true });
