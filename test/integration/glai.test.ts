@@ -9,13 +9,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { WorkflowFailedError } from '@temporalio/client';
 import { useStack } from '../helpers/services.js';
+import { cli, cliJson } from '../helpers/cli.js';
 import { storeForUri, openStore } from '../../storage/open.js';
 import { decodeBundle, encodeBundle } from '../../storage/bundle.js';
 import { syntheticImages } from '../../ml/data/synthetic.js';
@@ -112,22 +111,20 @@ test('incremental retrain reads only the new shard and equals fitting on the uni
   assert.match(msg, new RegExp(`${g.structure.id}.*${other.glai!.structure.id}`));
 });
 
-const lightpath = promisify(execFile);
-
 test('CLI: lightpath retrain reads only the new data; lightpath merge sums estimators', async () => {
   const g = first.glai!;
   const file = await shardFile('new', 0, 300);
-  const retrained = JSON.parse((await lightpath(process.execPath, ['bin/lightpath.js', 'retrain', '--from', first.runId, '--data', file, '--json'])).stdout) as { workflowId: string; added: number; estimator: EstimatorRef; estimatorAccuracy: number };
+  const retrained = await cliJson<{ workflowId: string; added: number; estimator: EstimatorRef; estimatorAccuracy: number }>('retrain', '--from', first.runId, '--data', file);
   assert.equal(retrained.added, 300);
   assert.equal(retrained.estimator.count, g.estimator.count + 300);
   assert.equal(retrained.estimator.structureId, g.structure.id);
   assert.ok(retrained.estimatorAccuracy > 0.5, `scored on the pipeline's test split: ${retrained.estimatorAccuracy}`);
-  const { stdout } = await lightpath(process.execPath, ['bin/lightpath.js', 'merge', '--from', first.runId, retrained.workflowId]);
+  const { stdout } = await cli(['merge', '--from', first.runId, retrained.workflowId]);
   assert.match(stdout, new RegExp(`\\(${2 * g.estimator.count + 300} samples, ${g.estimator.dim} features\\)`));
   assert.match(stdout, /test accuracy: estimator \d+\.\d+ % vs selector \d+\.\d+ %/);
-  const bad = await lightpath(process.execPath, ['bin/lightpath.js', 'retrain', '--from', first.runId, '--data', '/nonexistent/shard.lpb']).then(() => null, (e: { code: number; stderr: string }) => e);
-  assert.equal(bad?.code, 1);
-  assert.match(bad!.stderr, /data: \/nonexistent\/shard\.lpb does not exist/);
+  const bad = await cli(['retrain', '--from', first.runId, '--data', '/nonexistent/shard.lpb']);
+  assert.equal(bad.status, 1);
+  assert.match(bad.stderr, /data: \/nonexistent\/shard\.lpb does not exist/);
 });
 
 test('federated merge: a site worker killed mid-fit is retried; the merge equals central training on the union', async () => {

@@ -10,28 +10,16 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, copyFile, writeFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { WorkflowFailedError, ActivityFailure, ApplicationFailure } from '@temporalio/client';
 import { useStack } from '../helpers/services.js';
+import { cli } from '../helpers/cli.js';
 import { ConfigError } from '../../workflows/config.js';
 import { findFashionMnist, FASHION_MNIST_FILES } from '../../ml/data/fashion-mnist.js';
 import type { RunManifest } from '../../storage/manifest.js';
 import { storeForUri } from '../../storage/open.js';
 import { getModel } from '../../storage/model-files.js';
 import { modelFromParts } from '../../ml/models/io.js';
-
-/** Runs the CLI asynchronously (the test process hosts the workers, so it must not block). */
-async function cli(args: string[], env: Record<string, string>): Promise<{ status: number; stdout: string; stderr: string }> {
-  try {
-    const r = await promisify(execFile)(process.execPath, ['bin/lightpath.js', ...args], { encoding: 'utf8', env: { ...process.env, ...env } });
-    return { status: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { status: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
 
 const stack = useStack(['cpu', 'gpu']);
 

@@ -17,6 +17,7 @@ import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { useStack } from '../helpers/services.js';
+import { cli } from '../helpers/cli.js';
 import { storeForUri } from '../../storage/open.js';
 import { decodeBundle } from '../../storage/bundle.js';
 import { getModel } from '../../storage/model-files.js';
@@ -41,17 +42,6 @@ const config = {
   search: { mode: 'grid', candidates: [1e-4, 1e-2] },
   glai: { enabled: true },
 };
-
-/** Runs the CLI as a subprocess with the fixture's environment (Temporal and MinIO); never blocks the test's workers. */
-async function cli(args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
-  try {
-    const r = await promisify(execFile)(process.execPath, ['bin/lightpath.js', ...args], { encoding: 'utf8', env: process.env });
-    return { status: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { status: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
 
 async function ok(args: string[]): Promise<string> {
   const r = await cli(args);

@@ -7,9 +7,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { useStack } from '../helpers/services.js';
+import { cliJson } from '../helpers/cli.js';
 import { storeForUri } from '../../storage/open.js';
 import type { RunManifest } from '../../storage/manifest.js';
 import type { PipelineResult } from '../../workflows/types.js';
@@ -54,8 +53,7 @@ async function scheduled(runId: string): Promise<string[]> {
   return h.events!.flatMap((e) => (e.activityTaskScheduledEventAttributes ? [e.activityTaskScheduledEventAttributes.activityType!.name!] : []));
 }
 
-const cli = promisify(execFile);
-const lightpath = async (...args: string[]) => JSON.parse((await cli(process.execPath, ['bin/lightpath.js', ...args, '--json'])).stdout) as Record<string, unknown>;
+const lightpath = (...args: string[]) => cliJson(...args);
 
 test('lightpath resume: a run failed in train continues as a new run that reuses prepare and initialize and the last checkpoint; --from-stage reruns', async () => {
   const epochs = 5;

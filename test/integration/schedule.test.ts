@@ -10,14 +10,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { WorkflowFailedError } from '@temporalio/client';
 import { useStack } from '../helpers/services.js';
+import { cli, cliJson } from '../helpers/cli.js';
 import { openStore } from '../../storage/open.js';
 import { encodeBundle } from '../../storage/bundle.js';
 import { syntheticImages } from '../../ml/data/synthetic.js';
@@ -26,7 +25,6 @@ import type { PipelineResult } from '../../workflows/types.js';
 import type { ScheduleView } from '../../cli/schedules.js';
 
 const stack = useStack(['cpu', 'gpu']);
-const lightpath = promisify(execFile);
 
 const config = {
   name: 'scheduled',
@@ -164,31 +162,31 @@ test('an update with wrong labels is not promoted under a tight threshold (watch
 });
 
 test('CLI: schedule list/describe/pause/trigger/delete with --json; bad input exits 2 with one line', async () => {
-  const cli = async (...args: string[]) => JSON.parse((await lightpath(process.execPath, ['bin/lightpath.js', 'schedule', ...args, '--json'])).stdout) as Record<string, unknown>;
-  const described = (await cli('describe', 'nightly')) as unknown as ScheduleView;
+  const json = (...args: string[]) => cliJson('schedule', ...args);
+  const described = (await json('describe', 'nightly')) as unknown as ScheduleView;
   assert.equal(described.scheduleId, 'nightly');
   assert.equal(described.state!.consumed, 4);
   assert.ok(described.state!.recentRuns.some((r) => r.objects.includes('a-again.lpb')));
-  const text = (await lightpath(process.execPath, ['bin/lightpath.js', 'schedule', 'describe', 'nightly'])).stdout;
+  const text = (await cli(['schedule', 'describe', 'nightly'])).stdout;
   assert.match(text, new RegExp(`current estimator \\S+ \\(${described.state!.current.estimator.count} samples\\), test accuracy \\d+\\.\\d+ %`));
   assert.match(text, /promoted +lightpath-scheduled-retrain-nightly-\S+ +\+300 samples from 1 object\(s\): a\.lpb; test accuracy/);
-  const listed = async () => ((await cli('list')) as unknown as { scheduleId: string }[]).map((s) => s.scheduleId).join();
+  const listed = async () => ((await json('list')) as unknown as { scheduleId: string }[]).map((s) => s.scheduleId).join();
   for (const deadline = Date.now() + 60_000; (await listed()) !== 'nightly,strict'; await new Promise((r) => setTimeout(r, 500))) {
     assert.ok(Date.now() < deadline, 'list shows both schedules');
   }
-  assert.deepEqual(await cli('pause', 'strict', '--note', 'investigating'), { scheduleId: 'strict', paused: true });
-  const paused = (await cli('describe', 'strict')) as unknown as ScheduleView;
+  assert.deepEqual(await json('pause', 'strict', '--note', 'investigating'), { scheduleId: 'strict', paused: true });
+  const paused = (await json('describe', 'strict')) as unknown as ScheduleView;
   assert.equal(paused.paused, true);
   assert.equal(paused.note, 'investigating');
-  const triggered = await cli('trigger', 'strict');
+  const triggered = await json('trigger', 'strict');
   assert.equal((triggered.run as { outcome: string }).outcome, 'no-new-data', 'a paused schedule still runs when triggered');
-  assert.deepEqual(await cli('delete', 'strict'), { scheduleId: 'strict', deleted: true });
+  assert.deepEqual(await json('delete', 'strict'), { scheduleId: 'strict', deleted: true });
 
   const bad = async (args: string[], message: RegExp) => {
-    const e = await lightpath(process.execPath, ['bin/lightpath.js', 'schedule', ...args]).then(() => null, (err: { code: number; stderr: string }) => err);
-    assert.equal(e?.code, 2, `${args.join(' ')} exits 2`);
-    const errors = e!.stderr.split('\n').filter((l) => l.startsWith('error'));
-    assert.equal(errors.length, 1, `one line: ${e!.stderr}`);
+    const e = await cli(['schedule', ...args]);
+    assert.equal(e.status, 2, `${args.join(' ')} exits 2`);
+    const errors = e.stderr.split('\n').filter((l) => l.startsWith('error'));
+    assert.equal(errors.length, 1, `one line: ${e.stderr}`);
     assert.match(errors[0]!, message);
   };
   await bad(['describe', 'strict'], /no schedule strict/);

@@ -1,0 +1,28 @@
+/** Running `lightpath` as a subprocess in tests (asynchronously: the test process may host the workers). */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+
+/** What a CLI run printed and its exit status. */
+export interface CliRun {
+  status: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `lightpath <args>` with the test's environment (plus `env`); never throws on a non-zero exit. */
+export async function cli(args: string[], env: Record<string, string> = {}): Promise<CliRun> {
+  try {
+    const r = await promisify(execFile)(process.execPath, ['bin/lightpath.js', ...args], { encoding: 'utf8', env: { ...process.env, ...env } });
+    return { status: 0, stdout: r.stdout, stderr: r.stderr };
+  } catch (e) {
+    const err = e as { code: number; stdout: string; stderr: string };
+    return { status: err.code, stdout: err.stdout, stderr: err.stderr };
+  }
+}
+
+/** Runs `lightpath <args> --json`, requires exit 0 and parses its output. */
+export async function cliJson<T = Record<string, unknown>>(...args: string[]): Promise<T> {
+  const r = await cli([...args, '--json']);
+  if (r.status !== 0) throw new Error(`lightpath ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
+  return JSON.parse(r.stdout) as T;
+}
