@@ -4,7 +4,7 @@
  * patterns of a fixed probe set are compared with the previous epoch's:
  *
  *   patternChange = (bits that flipped) / (probe samples × ReLU units),
- *   weightChange  = ‖w_t − w_{t−1}‖₂ / ‖w_{t−1}‖₂ over all trainable weights.
+ *   weightChange  = ‖w_t − w_{t−1}‖₂ / ‖w_{t−1}‖₂ over all of the model's weights.
  *
  * The state is the previous epoch's patterns and weights; both are functions of
  * the previous checkpoint's weights, so a resumed run rebuilds it from the
@@ -41,7 +41,7 @@ const PROBE_SEED_SALT = 0x9b0be5;
 export class StabilityTracker {
   private readonly probe: tf.Tensor;
   private patterns: Uint8Array | null = null;
-  private weights: Float32Array | null = null;
+  private weights: Float32Array[] | null = null;
 
   constructor(data: LabelledData, inputShape: number[], private readonly opts: StabilityOptions, seed: number) {
     const n = Math.min(opts.probe, data.count);
@@ -51,23 +51,27 @@ export class StabilityTracker {
     this.probe = tf.tensor(x, [n, ...inputShape]);
   }
 
-  /** Records the model's current state as the reference (start of training, or a resumed checkpoint). */
-  async reset(model: tf.LayersModel): Promise<void> {
-    [this.patterns, this.weights] = await Promise.all([this.patternsOf(model), weightsOf(model)]);
+  /** Records the model's current state (`weights`: its weights as read) as the reference: start of training, or a resumed checkpoint. */
+  async reset(model: tf.LayersModel, weights: Float32Array[]): Promise<void> {
+    this.patterns = await this.patternsOf(model);
+    this.weights = weights;
   }
 
-  /** Change since the last call (or `reset`); the current state becomes the reference. */
-  async step(model: tf.LayersModel): Promise<StabilityStep> {
-    const [patterns, weights] = await Promise.all([this.patternsOf(model), weightsOf(model)]);
+  /** Change since the last call (or `reset`) given the model's weights as read now; the current state becomes the reference. */
+  async step(model: tf.LayersModel, weights: Float32Array[]): Promise<StabilityStep> {
+    const patterns = await this.patternsOf(model);
     let flipped = 0;
     for (let i = 0; i < patterns.length; i++) flipped += patterns[i]! ^ this.patterns![i]!;
     let diff = 0;
     let norm = 0;
-    for (let i = 0; i < weights.length; i++) {
-      const d = weights[i]! - this.weights![i]!;
-      diff += d * d;
-      norm += this.weights![i]! * this.weights![i]!;
-    }
+    weights.forEach((w, k) => {
+      const before = this.weights![k]!;
+      for (let i = 0; i < w.length; i++) {
+        const d = w[i]! - before[i]!;
+        diff += d * d;
+        norm += before[i]! * before[i]!;
+      }
+    });
     this.patterns = patterns;
     this.weights = weights;
     return { patternChange: patterns.length ? flipped / patterns.length : 0, weightChange: Math.sqrt(diff / Math.max(norm, Number.MIN_VALUE)) };
@@ -93,15 +97,4 @@ export class StabilityTracker {
     masks.dispose();
     return bits;
   }
-}
-
-async function weightsOf(model: tf.LayersModel): Promise<Float32Array> {
-  const parts = await Promise.all(model.trainableWeights.map((w) => w.read().data() as Promise<Float32Array>));
-  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }

@@ -86,9 +86,14 @@ export class TrainingStopped extends Error {
 
 const OUI_SEED_SALT = 0x5eed0ca1;
 
-async function snapshot(model: tf.LayersModel, epoch: number, rng: Rng, meter: OuiMeter, opt: Optimizer, history: EpochMetrics[]): Promise<TrainCheckpoint> {
+/** The model's weights, read from the backend. */
+async function readWeights(model: tf.LayersModel): Promise<Float32Array[]> {
   const weights: Float32Array[] = [];
   for (const w of model.weights) weights.push((await w.read().data()) as Float32Array);
+  return weights;
+}
+
+async function snapshot(weights: Float32Array[], epoch: number, rng: Rng, meter: OuiMeter, opt: Optimizer, history: EpochMetrics[]): Promise<TrainCheckpoint> {
   return { epoch, rng: rng.state(), oui: meter.snapshot(), weights, optimizer: await opt.state(), history: [...history] };
 }
 
@@ -133,7 +138,7 @@ export async function trainClassifier(
   const tracker = opts.stability?.probe ? new StabilityTracker(train, inputShape, opts.stability, opts.seed) : null;
 
   try {
-    await tracker?.reset(model);
+    if (tracker) await tracker.reset(model, await readWeights(model));
     const frozen = tracker?.shouldFreeze(history) ?? false;
     const lastEpoch = frozen ? startEpoch : Math.min(opts.epochs, hooks.untilEpoch ?? opts.epochs);
     let done = Math.max(startEpoch, lastEpoch);
@@ -181,16 +186,17 @@ export async function trainClassifier(
       const oui = await meter.epochValue();
       const seconds = (performance.now() - t0) / 1000;
       const valAccuracy = val ? await accuracy(model, val) : null;
-      const metrics: EpochMetrics = { epoch: epoch + 1, loss, trainAccuracy, valAccuracy, oui, seconds, samplesPerSecond: train.count / seconds, ...(await tracker?.step(model)) };
+      const weights = await readWeights(model);
+      const metrics: EpochMetrics = { epoch: epoch + 1, loss, trainAccuracy, valAccuracy, oui, seconds, samplesPerSecond: train.count / seconds, ...(await tracker?.step(model, weights)) };
       history.push(metrics);
-      const ckpt = await snapshot(model, epoch + 1, rng, meter, opt, history);
+      const ckpt = await snapshot(weights, epoch + 1, rng, meter, opt, history);
       await hooks.onEpoch?.(metrics, ckpt);
       if (tracker?.shouldFreeze(history)) {
         done = epoch + 1;
         break;
       }
     }
-    return await snapshot(model, done, rng, meter, opt, history);
+    return await snapshot(await readWeights(model), done, rng, meter, opt, history);
   } finally {
     tracker?.dispose();
     opt.dispose();

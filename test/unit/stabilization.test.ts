@@ -36,11 +36,12 @@ test('settledEpoch: first epoch from which the series stays under the threshold'
 test('an unchanged model has zero pattern and weight change; a perturbed one flips patterns', async () => {
   const model = mlp();
   const tracker = new StabilityTracker(data, [20], { ...DEFAULT_STABILITY, probe: 100 }, 1);
-  await tracker.reset(model);
-  assert.deepEqual(await tracker.step(model), { patternChange: 0, weightChange: 0 });
+  const weights = async () => Promise.all(model.weights.map(async (v) => (await v.read().data()) as Float32Array));
+  await tracker.reset(model, await weights());
+  assert.deepEqual(await tracker.step(model, await weights()), { patternChange: 0, weightChange: 0 });
   const w = model.getWeights();
   model.setWeights(w.map((t, k) => (k === 1 ? t.add(0.5) : t)));
-  const s = await tracker.step(model);
+  const s = await tracker.step(model, await weights());
   assert.ok(s.patternChange > 0.05, `pattern change ${s.patternChange}`);
   assert.ok(s.weightChange > 0, `weight change ${s.weightChange}`);
   tracker.dispose();
