@@ -81,7 +81,7 @@ export const sitesQuery = defineQuery<SiteOutcome[]>('sites');
 
 /** Merges estimators (one structure) into one: exact, by summing statistics; refuses different structures, naming both ids. */
 export async function mergeModels(input: MergeModelsInput): Promise<MergeModelsResult> {
-  const sites: SiteOutcome[] = (input.sites ?? []).map((site) => ({ site, status: 'failed', estimator: null, error: 'not finished' }));
+  const sites: SiteOutcome[] = (input.sites ?? []).map((site) => ({ site, status: 'running', estimator: null, error: null }));
   setHandler(sitesQuery, () => sites);
   await Promise.all(sites.map(async (s) => {
     const site = proxyActivities<ReturnType<typeof siteActivities>>({
@@ -93,9 +93,9 @@ export async function mergeModels(input: MergeModelsInput): Promise<MergeModelsR
     try {
       s.estimator = await site.fitSiteEstimator({ store: input.store, structure: input.structure, lambda: input.lambda ?? 1e-3, features: input.features });
       s.status = 'merged';
-      s.error = null;
     } catch (e) {
       if (!(e instanceof ActivityFailure)) throw e;
+      s.status = 'failed';
       s.error = (e.cause ?? e).message;
     }
   }));

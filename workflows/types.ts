@@ -201,7 +201,8 @@ export interface StageRecord {
 /** One federated site's part in a merge. */
 export interface SiteOutcome {
   site: string;
-  status: 'merged' | 'failed';
+  /** `running` until its fit returns (the live `sites` query), then `merged` or `failed`. */
+  status: 'running' | 'merged' | 'failed';
   estimator: EstimatorRef | null;
   error: string | null;
 }
