@@ -6,7 +6,7 @@ import type { ArtifactStore } from '../storage/artifact-store.js';
 import type { ModelParts } from '../ml/models/io.js';
 import type { RawSplit } from '../ml/train/thread-protocol.js';
 import type { TrainCheckpoint } from '../ml/train/trainer.js';
-import type { ModelRefs, Ref } from '../workflows/types.js';
+import type { ModelRefs, Ref } from '../contracts/types.js';
 
 /** Reads a bundle artifact, verified. */
 export async function readBundle(ref: Ref): Promise<Bundle> {

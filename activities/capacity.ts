@@ -6,7 +6,7 @@
  */
 import { getClient } from '@temporalio/activity';
 import proto from '@temporalio/proto';
-import { GPU_TASK_QUEUE } from '../workflows/queues.js';
+import { GPU_TASK_QUEUE } from '../contracts/queues.js';
 
 /** Matches the slot count a GPU worker puts in its identity. */
 const SLOTS = /\bslots=(\d+)\b/;

@@ -13,12 +13,12 @@ import { selectorWeights, structureId } from '../ml/glai/selector.js';
 import { checkFeatureSpec, featureDim, type FeatureSpec } from '../ml/glai/features.js';
 import { accumulateStats, addStats, emptyStats, solveStats, type LinearStats } from '../ml/glai/statistics.js';
 import { accuracyOf, linearLogits } from '../ml/glai/estimator.js';
-import { InvalidInputError } from '../ml/errors.js';
+import { InvalidInputError } from '../contracts/errors.js';
 import { openStore } from '../storage/open.js';
 import { encodeBundle } from '../storage/bundle.js';
-import type { EstimatorRef, ModelRefs, Ref, StructureRef } from '../workflows/types.js';
+import type { EstimatorRef, ModelRefs, Ref, StructureRef } from '../contracts/types.js';
+import type { EstimatorScores, FitSettings, SiteActivities } from '../contracts/activities.js';
 import { readBundle, readModel, readSplit } from './artifacts.js';
-import { badInputIsFinal } from './failures.js';
 import { rawSplitToData } from '../ml/train/thread-protocol.js';
 import { imagesToData } from '../ml/data/images.js';
 import type { LabelledData } from '../ml/train/data.js';
@@ -52,28 +52,16 @@ async function writeEstimator(store: string, stats: LinearStats, lambda: number)
 }
 
 /** Freezes a trained model as the GLAI path selector; returns its structure id. */
-export function extractStructure(input: { model: ModelRefs }): Promise<StructureRef> {
-  return badInputIsFinal(async () => {
-    await selectBackend();
-    const parts = await readModel(input.model);
-    const model = await modelFromParts(parts);
-    try {
-      selectorWeights(model);
-    } finally {
-      model.dispose();
-    }
-    return { id: structureId(parts), model: input.model };
-  });
-}
-
-/** Estimator settings: feature map (default: values of layer 0 gated by the last hidden layer) and ridge λ. */
-export interface FitSettings {
-  store: string;
-  structure: StructureRef;
-  features?: Partial<FeatureSpec>;
-  lambda: number;
-  /** Add to this estimator's statistics (incremental retraining); λ and feature map come from it. */
-  previous?: EstimatorRef | null;
+export async function extractStructure(input: { model: ModelRefs }): Promise<StructureRef> {
+  await selectBackend();
+  const parts = await readModel(input.model);
+  const model = await modelFromParts(parts);
+  try {
+    selectorWeights(model);
+  } finally {
+    model.dispose();
+  }
+  return { id: structureId(parts), model: input.model };
 }
 
 /** One pass of sufficient statistics over `data` on top of `previous` (or from zero), solved and stored; heartbeats progress. */
@@ -116,8 +104,8 @@ function activityContext(): Context | null {
  * Fits the linear estimator on `data` in one pass (sufficient statistics), added
  * to `previous` when given: the update reads only `data`, the structure is unchanged.
  */
-export function fitEstimator(input: FitSettings & { data: Ref }): Promise<EstimatorRef> {
-  return badInputIsFinal(() => fit(input, async () => rawSplitToData(await readSplit(input.data))));
+export async function fitEstimator(input: FitSettings & { data: Ref }): Promise<EstimatorRef> {
+  return fit(input, async () => rawSplitToData(await readSplit(input.data)));
 }
 
 /**
@@ -125,38 +113,34 @@ export function fitEstimator(input: FitSettings & { data: Ref }): Promise<Estima
  * estimator on the site's own data, which never leaves the site; only the
  * statistics travel, as an artifact.
  */
-export function siteActivities(site: string, source: string) {
+export function siteActivities(site: string, source: string): SiteActivities {
   return {
     /** Fits this site's estimator on its local data (`source`, given when the worker started). */
-    fitSiteEstimator(input: FitSettings): Promise<EstimatorRef> {
-      return badInputIsFinal(() => fit(input, async () => imagesToData(await loadShard(source, `site ${site} data`))));
+    async fitSiteEstimator(input: FitSettings): Promise<EstimatorRef> {
+      return fit(input, async () => imagesToData(await loadShard(source, `site ${site} data`)));
     },
   };
 }
 
 /** Merges estimators by summing their statistics (exact); refuses different structures, naming both ids. */
-export function mergeEstimators(input: { store: string; estimators: EstimatorRef[] }): Promise<EstimatorRef> {
-  return badInputIsFinal(async () => {
-    const all = await Promise.all(input.estimators.map(readEstimator));
-    return writeEstimator(input.store, addStats(all.map((e) => e.stats)), all[0]!.lambda);
-  });
+export async function mergeEstimators(input: { store: string; estimators: EstimatorRef[] }): Promise<EstimatorRef> {
+  const all = await Promise.all(input.estimators.map(readEstimator));
+  return writeEstimator(input.store, addStats(all.map((e) => e.stats)), all[0]!.lambda);
 }
 
 /** Test accuracy of an estimator (on its structure) and of the selector itself. */
-export function evaluateEstimator(input: { structure: StructureRef; estimator: EstimatorRef; test: Ref }): Promise<{ estimatorAccuracy: number; selectorAccuracy: number }> {
-  return badInputIsFinal(async () => {
-    const { model, weights } = await loadSelector(input.structure);
-    const { stats, w } = await readEstimator(input.estimator);
-    const u = tf.tensor2d(w, [stats.dim, stats.classes]);
-    try {
-      const test = rawSplitToData(await readSplit(input.test));
-      return {
-        estimatorAccuracy: await accuracyOf(test, (x) => linearLogits(weights, stats.spec, u, x)),
-        selectorAccuracy: await accuracyOf(test, (x) => model.apply(x) as tf.Tensor2D),
-      };
-    } finally {
-      u.dispose();
-      model.dispose();
-    }
-  });
+export async function evaluateEstimator(input: { structure: StructureRef; estimator: EstimatorRef; test: Ref }): Promise<EstimatorScores> {
+  const { model, weights } = await loadSelector(input.structure);
+  const { stats, w } = await readEstimator(input.estimator);
+  const u = tf.tensor2d(w, [stats.dim, stats.classes]);
+  try {
+    const test = rawSplitToData(await readSplit(input.test));
+    return {
+      estimatorAccuracy: await accuracyOf(test, (x) => linearLogits(weights, stats.spec, u, x)),
+      selectorAccuracy: await accuracyOf(test, (x) => model.apply(x) as tf.Tensor2D),
+    };
+  } finally {
+    u.dispose();
+    model.dispose();
+  }
 }

@@ -2,12 +2,10 @@
 import * as tf from '@tensorflow/tfjs';
 import { createRequire } from 'node:module';
 import { openStore } from '../storage/open.js';
-import { writeManifest, type RunManifest } from '../storage/manifest.js';
+import { writeManifest } from '../storage/manifest.js';
+import type { ManifestDraft } from '../contracts/types.js';
 
-const pkg = createRequire(import.meta.url)('../package.json') as { version: string };
-
-/** The manifest fields a workflow supplies; timestamps and versions are added here. */
-export type ManifestDraft = Omit<RunManifest, 'updatedAt' | 'versions'>;
+const pkg = createRequire(import.meta.url)('lightpath/package.json') as { version: string };
 
 /** Writes (replaces) the run manifest in the store; returns its URI. */
 export async function writeRunManifest(input: { store: string; manifest: ManifestDraft }): Promise<string> {

@@ -7,9 +7,8 @@ import { modelFromParts, modelToParts } from '../ml/models/io.js';
 import { accuracy } from '../ml/train/evaluate.js';
 import { backendLabel, selectBackend } from '../ml/backend/select.js';
 import { openStore } from '../storage/open.js';
-import type { EvaluateInput, EvaluateResult, InitializeInput, InitializeResult, Ref } from '../workflows/types.js';
+import type { EvaluateInput, EvaluateResult, InitializeInput, InitializeResult, Ref } from '../contracts/types.js';
 import { readModel, readSplit, writeModel } from './artifacts.js';
-import { badInputIsFinal } from './failures.js';
 import { rawSplitToData } from '../ml/train/thread-protocol.js';
 
 const LSUV_BATCH = 512;
@@ -28,31 +27,27 @@ async function lsuvOnTrainingBatch(model: tf.LayersModel, data: Ref, seed: numbe
 }
 
 /** Builds the configured model with its initializer (Sinusoidal by default, METHODS.md §1) and stores it. */
-export function initializeModel(input: InitializeInput): Promise<InitializeResult> {
-  return badInputIsFinal(async () => {
-    await selectBackend();
-    const model = buildModel(input.model, input.imageShape, input.classes, input.seed);
-    try {
-      if (input.model.initializer === 'lsuv') await lsuvOnTrainingBatch(model, input.data, input.seed);
-      const parts = await modelToParts(model);
-      return { model: await writeModel(openStore(input.store), parts), parameters: model.countParams() };
-    } finally {
-      model.dispose();
-    }
-  });
+export async function initializeModel(input: InitializeInput): Promise<InitializeResult> {
+  await selectBackend();
+  const model = buildModel(input.model, input.imageShape, input.classes, input.seed);
+  try {
+    if (input.model.initializer === 'lsuv') await lsuvOnTrainingBatch(model, input.data, input.seed);
+    const parts = await modelToParts(model);
+    return { model: await writeModel(openStore(input.store), parts), parameters: model.countParams() };
+  } finally {
+    model.dispose();
+  }
 }
 
 /** Test accuracy of a stored model on a stored split. */
-export function evaluateModel(input: EvaluateInput): Promise<EvaluateResult> {
-  return badInputIsFinal(async () => {
-    const backend = await selectBackend();
-    const [parts, split] = await Promise.all([readModel(input.model), readSplit(input.test)]);
-    const model = await modelFromParts(parts);
-    try {
-      const acc = await accuracy(model, rawSplitToData(split));
-      return { testAccuracy: acc, count: split.count, backend: backendLabel(backend) };
-    } finally {
-      model.dispose();
-    }
-  });
+export async function evaluateModel(input: EvaluateInput): Promise<EvaluateResult> {
+  const backend = await selectBackend();
+  const [parts, split] = await Promise.all([readModel(input.model), readSplit(input.test)]);
+  const model = await modelFromParts(parts);
+  try {
+    const acc = await accuracy(model, rawSplitToData(split));
+    return { testAccuracy: acc, count: split.count, backend: backendLabel(backend) };
+  } finally {
+    model.dispose();
+  }
 }

@@ -10,10 +10,10 @@ import { readFile } from 'node:fs/promises';
 import { loadFashionMnist, findFashionMnist, type ImageSet } from '../ml/data/fashion-mnist.js';
 import { syntheticImages } from '../ml/data/synthetic.js';
 import { Rng } from '../ml/rng.js';
-import { InvalidInputError } from '../ml/errors.js';
+import { InvalidInputError } from '../contracts/errors.js';
 import { decodeBundle, encodeBundle } from '../storage/bundle.js';
 import type { ArtifactStore } from '../storage/artifact-store.js';
-import type { Ref } from '../workflows/types.js';
+import type { Ref } from '../contracts/types.js';
 
 /** Seed of the permutation that cuts a training set into shards (fixed, so every site agrees). */
 const SHARD_SEED = 0x54a2d;

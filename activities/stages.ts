@@ -8,14 +8,17 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
 import { openStore } from '../storage/open.js';
 import { readManifest } from '../storage/manifest.js';
-import type { Ref, StageRecord, TrainHeartbeat } from '../workflows/types.js';
-import { badInputIsFinal } from './failures.js';
+import type { Ref, StageLookup, TrainHeartbeat } from '../contracts/types.js';
 
+/** The compiled package's `dist/` (or, run from source, the repository). */
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+/** lightpath's package.json (through the package's own export), whose lock file sits beside it. */
+const PACKAGE_DIR = dirname(createRequire(import.meta.url).resolve('lightpath/package.json'));
 /** Folders whose sources decide what a stage computes. */
-const CODE_DIRS = ['ml', 'activities', 'workflows', 'storage'];
+const CODE_DIRS = ['contracts', 'ml', 'activities', 'workflows', 'storage'];
 
 let version: string | null = null;
 
@@ -33,7 +36,7 @@ export function codeVersion(): string {
   for (const d of CODE_DIRS) walk(join(ROOT, d));
   for (const f of ['package.json', 'package-lock.json']) {
     try {
-      h.update(readFileSync(join(ROOT, f)));
+      h.update(readFileSync(join(PACKAGE_DIR, f)));
     } catch {
       h.update(`no ${f}`);
     }
@@ -54,34 +57,23 @@ export function stageKey(stage: string, inputs: unknown): string {
   return createHash('sha256').update(stage).update('\0').update(canonical(inputs)).update('\0').update(codeVersion()).digest('hex');
 }
 
-/** What a stage lookup finds. */
-export interface StageLookup {
-  key: string;
-  /** The finished stage of the continued run with this key (reuse its output), or null. */
-  reuse: StageRecord | null;
-  /** For a train stage the continued run did not finish: its last checkpoint with this key. */
-  checkpoint: Ref | null;
-}
-
 /**
  * Keys a stage and looks it up in the run it continues (`previousRunId`); `force`
  * (from `--from-stage`) skips reuse and checkpoints.
  */
-export function lookupStage(input: { store: string; stage: string; inputs: unknown; previousRunId?: string | null; force?: boolean }): Promise<StageLookup> {
-  return badInputIsFinal(async () => {
-    const key = stageKey(input.stage, input.inputs);
-    if (!input.previousRunId || input.force) return { key, reuse: null, checkpoint: null };
-    const store = openStore(input.store);
-    const previous = await readManifest(store, input.previousRunId);
-    const reuse = previous?.stages?.find((s) => s.key === key) ?? null;
-    if (reuse || input.stage !== 'train') return { key, reuse, checkpoint: null };
-    let best: TrainHeartbeat & { stageKey?: string } = { epoch: 0, checkpoint: null, metrics: null };
-    for await (const o of store.list(`runs/${input.previousRunId}/train/`)) {
-      if (!o.uri.endsWith('/latest-checkpoint.json')) continue;
-      const bytes = await store.getNamed(o.uri.slice(store.root.length));
-      const p = bytes ? (JSON.parse(new TextDecoder().decode(bytes)) as TrainHeartbeat & { stageKey?: string }) : null;
-      if (p?.stageKey === key && p.epoch > best.epoch) best = p;
-    }
-    return { key, reuse: null, checkpoint: best.checkpoint };
-  });
+export async function lookupStage(input: { store: string; stage: string; inputs: unknown; previousRunId?: string | null; force?: boolean }): Promise<StageLookup> {
+  const key = stageKey(input.stage, input.inputs);
+  if (!input.previousRunId || input.force) return { key, reuse: null, checkpoint: null };
+  const store = openStore(input.store);
+  const previous = await readManifest(store, input.previousRunId);
+  const reuse = previous?.stages?.find((s) => s.key === key) ?? null;
+  if (reuse || input.stage !== 'train') return { key, reuse, checkpoint: null };
+  let best: TrainHeartbeat & { stageKey?: string } = { epoch: 0, checkpoint: null, metrics: null };
+  for await (const o of store.list(`runs/${input.previousRunId}/train/`)) {
+    if (!o.uri.endsWith('/latest-checkpoint.json')) continue;
+    const bytes = await store.getNamed(o.uri.slice(store.root.length));
+    const p = bytes ? (JSON.parse(new TextDecoder().decode(bytes)) as TrainHeartbeat & { stageKey?: string }) : null;
+    if (p?.stageKey === key && p.epoch > best.epoch) best = p;
+  }
+  return { key, reuse: null, checkpoint: best.checkpoint };
 }

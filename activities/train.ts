@@ -10,9 +10,9 @@ import { backendLabel } from '../ml/backend/select.js';
 import type { TrainCheckpoint, TrainOptions } from '../ml/train/trainer.js';
 import { openStore } from '../storage/open.js';
 import type { ArtifactStore } from '../storage/artifact-store.js';
-import { TRAINING_PROGRESS_SIGNAL, type TrainHeartbeat, type TrainInput, type TrainResult, type TrainingProgress } from '../workflows/types.js';
+import { trainingProgressSignal } from '../contracts/signals.js';
+import type { TrainHeartbeat, TrainInput, TrainResult, TrainingProgress } from '../contracts/types.js';
 import { readCheckpoint, readModel, readSplit, writeCheckpoint, writeModel } from './artifacts.js';
-import { badInputIsFinal } from './failures.js';
 
 const PROGRESS_SIGNAL_INTERVAL_MS = 15_000;
 
@@ -46,67 +46,65 @@ async function lastCheckpoint(heartbeat: TrainHeartbeat | undefined, store: Arti
 }
 
 /** Trains the initial model on the prepared data; resumes from the last heartbeated checkpoint on retry. */
-export function trainModel(input: TrainInput): Promise<TrainResult> {
-  return badInputIsFinal(async () => {
-    const ctx = Context.current();
-    const info = ctx.info;
-    const store = openStore(input.store);
-    const latestKey = `runs/${input.runId}/train/${info.activityId}/latest-checkpoint.json`;
-    const previous = await lastCheckpoint(info.heartbeatDetails as TrainHeartbeat | undefined, store, latestKey);
-    const startRef = previous?.checkpoint ?? input.from ?? null;
-    const resumeFrom: TrainCheckpoint | null = startRef ? await readCheckpoint(startRef) : null;
-    const [model, train, val] = await Promise.all([
-      readModel(input.initial),
-      readSplit(input.data.train),
-      input.data.val ? readSplit(input.data.val) : Promise.resolve(null),
-    ]);
+export async function trainModel(input: TrainInput): Promise<TrainResult> {
+  const ctx = Context.current();
+  const info = ctx.info;
+  const store = openStore(input.store);
+  const latestKey = `runs/${input.runId}/train/${info.activityId}/latest-checkpoint.json`;
+  const previous = await lastCheckpoint(info.heartbeatDetails as TrainHeartbeat | undefined, store, latestKey);
+  const startRef = previous?.checkpoint ?? input.from ?? null;
+  const resumeFrom: TrainCheckpoint | null = startRef ? await readCheckpoint(startRef) : null;
+  const [model, train, val] = await Promise.all([
+    readModel(input.initial),
+    readSplit(input.data.train),
+    input.data.val ? readSplit(input.data.val) : Promise.resolve(null),
+  ]);
 
-    let last: TrainHeartbeat = previous ?? { epoch: 0, checkpoint: null, metrics: null };
-    ctx.heartbeat(last);
-    const beatEvery = Math.max(1000, Math.min(10_000, (info.heartbeatTimeoutMs ?? 30_000) / 3));
-    const beat = setInterval(() => ctx.heartbeat(last), beatEvery);
+  let last: TrainHeartbeat = previous ?? { epoch: 0, checkpoint: null, metrics: null };
+  ctx.heartbeat(last);
+  const beatEvery = Math.max(1000, Math.min(10_000, (info.heartbeatTimeoutMs ?? 30_000) / 3));
+  const beat = setInterval(() => ctx.heartbeat(last), beatEvery);
 
-    const wf = info.workflowExecution!;
-    const workflow = getClient().workflow.getHandle(wf.workflowId, wf.runId);
-    let lastSignal = 0;
-    const tell = (p: TrainingProgress, force: boolean) => {
-      const now = Date.now();
-      if (!force && now - lastSignal < PROGRESS_SIGNAL_INTERVAL_MS) return;
-      lastSignal = now;
-      workflow.signal(TRAINING_PROGRESS_SIGNAL, p).catch(() => undefined);
-    };
+  const wf = info.workflowExecution!;
+  const workflow = getClient().workflow.getHandle(wf.workflowId, wf.runId);
+  let lastSignal = 0;
+  const tell = (p: TrainingProgress, force: boolean) => {
+    const now = Date.now();
+    if (!force && now - lastSignal < PROGRESS_SIGNAL_INTERVAL_MS) return;
+    lastSignal = now;
+    workflow.signal(trainingProgressSignal, p).catch(() => undefined);
+  };
 
-    let backend = '';
-    try {
-      const out = await trainInThread(
-        { model, train, val, options: trainOptions(input), resumeFrom, untilEpoch: input.untilEpoch ?? null },
-        {
-          signal: ctx.cancellationSignal,
-          onBackend: (b) => {
-            backend = backendLabel(b);
-            tell({ tag: input.tag, epoch: resumeFrom?.epoch ?? 0, backend }, true);
-          },
-          onBatch: (epoch, batch, batches) => tell({ tag: input.tag, epoch: epoch - 1, batch, batches }, false),
-          onEpoch: async (metrics, checkpoint) => {
-            const ref = await writeCheckpoint(store, checkpoint);
-            last = { epoch: metrics.epoch, checkpoint: ref, metrics };
-            await store.putNamed(latestKey, new TextEncoder().encode(JSON.stringify({ ...last, stageKey: input.stageKey })));
-            ctx.heartbeat(last);
-            tell({ tag: input.tag, epoch: metrics.epoch, metrics }, true);
-          },
+  let backend = '';
+  try {
+    const out = await trainInThread(
+      { model, train, val, options: trainOptions(input), resumeFrom, untilEpoch: input.untilEpoch ?? null },
+      {
+        signal: ctx.cancellationSignal,
+        onBackend: (b) => {
+          backend = backendLabel(b);
+          tell({ tag: input.tag, epoch: resumeFrom?.epoch ?? 0, backend }, true);
         },
-      );
-      const finalCheckpoint = await writeCheckpoint(store, out.checkpoint);
-      return {
-        model: await writeModel(store, out.model),
-        checkpoint: finalCheckpoint,
-        history: out.checkpoint.history,
-        backend,
-        resumedFromEpoch: resumeFrom?.epoch ?? 0,
-        attempt: info.attempt,
-      };
-    } finally {
-      clearInterval(beat);
-    }
-  });
+        onBatch: (epoch, batch, batches) => tell({ tag: input.tag, epoch: epoch - 1, batch, batches }, false),
+        onEpoch: async (metrics, checkpoint) => {
+          const ref = await writeCheckpoint(store, checkpoint);
+          last = { epoch: metrics.epoch, checkpoint: ref, metrics };
+          await store.putNamed(latestKey, new TextEncoder().encode(JSON.stringify({ ...last, stageKey: input.stageKey })));
+          ctx.heartbeat(last);
+          tell({ tag: input.tag, epoch: metrics.epoch, metrics }, true);
+        },
+      },
+    );
+    const finalCheckpoint = await writeCheckpoint(store, out.checkpoint);
+    return {
+      model: await writeModel(store, out.model),
+      checkpoint: finalCheckpoint,
+      history: out.checkpoint.history,
+      backend,
+      resumedFromEpoch: resumeFrom?.epoch ?? 0,
+      attempt: info.attempt,
+    };
+  } finally {
+    clearInterval(beat);
+  }
 }

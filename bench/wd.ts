@@ -21,7 +21,7 @@ import { join } from 'node:path';
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 import { startTemporal } from '../cli/dev-services.js';
-import { connect } from '../cli/client.js';
+import { connect } from '../client/connect.js';
 import { connectWorker, createWorkers, runWorkers } from '../workers/create.js';
 import { readManifest } from '../storage/manifest.js';
 import { openStore } from '../storage/open.js';
@@ -31,8 +31,8 @@ import { selectBackend } from '../ml/backend/select.js';
 import { loadFashionMnist } from '../ml/data/fashion-mnist.js';
 import { imagesToData } from '../ml/data/images.js';
 import { accuracy } from '../ml/train/evaluate.js';
-import type { Candidate, Decision } from '../workflows/weight-decay-search.js';
-import type { ModelRefs } from '../workflows/types.js';
+import { type Candidate, type Decision } from '../contracts/search.js';
+import type { ModelRefs } from '../contracts/types.js';
 
 const { values: args } = parseArgs({
   options: {

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { ensureFashionMnist, ensureTemporal } from '../scripts/provision.js';
 import { buildNativeBlas, describeNativeBuild } from '../scripts/build-native.js';
 import { startTemporal } from './dev-services.js';
-import { connect } from './client.js';
+import { connect } from '../client/connect.js';
 import { followRun, summaryLines } from './progress.js';
 import { connectWorker, createWorkers, runWorkers } from '../workers/create.js';
 import { selectGpuWorkerBackend } from '../ml/backend/gpu-worker.js';

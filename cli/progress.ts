@@ -1,8 +1,9 @@
 /** Showing a run's progress while waiting for its result: a live bar on a terminal, one line per change otherwise. */
 import { Presets, SingleBar } from 'cli-progress';
-import type { LightpathClient } from './client.js';
-import type { RunInfo } from './runs.js';
-import type { GlaiOutcome, PipelineResult, Progress } from '../workflows/types.js';
+import type { LightpathClient } from '../client/connect.js';
+import { type RunInfo } from '../contracts/runs.js';
+import type { GlaiOutcome, PipelineResult } from '../contracts/types.js';
+import { type Progress } from '../contracts/runs.js';
 
 /** One line describing a progress snapshot. */
 export function line(p: Progress): string {

@@ -2,14 +2,15 @@
 import { InvalidArgumentError } from 'commander';
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
-import { parsePipelineConfig, ConfigError } from '../workflows/config.js';
-import { connect, type LightpathClient } from './client.js';
+import { parsePipelineConfig, type PipelineConfig } from '../contracts/config.js';
+import { ConfigError } from '../contracts/errors.js';
+import { connect, type LightpathClient } from '../client/connect.js';
 
 /** Exit codes: distinguish bad input, a failed run and an unreachable service. */
 export const EXIT = { ok: 0, failedRun: 1, badInput: 2, connection: 3 } as const;
 
-/** Reads and validates a YAML/JSON pipeline config file. */
-export async function loadConfigFile(path: string): Promise<unknown> {
+/** Reads and validates a YAML/JSON pipeline config file (before anything connects); errors name the file and field. */
+export async function loadConfigFile(path: string): Promise<PipelineConfig> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -22,8 +23,12 @@ export async function loadConfigFile(path: string): Promise<unknown> {
   } catch (e) {
     throw new ConfigError(`${path}: not valid YAML: ${(e as Error).message.split('\n')[0]}`, []);
   }
-  parsePipelineConfig(raw, path);
-  return raw;
+  return parsePipelineConfig(raw, path);
+}
+
+/** The client's messages name fields (`fromStage`); the CLI names its options (--from-stage). */
+export function cliWording(message: string): string {
+  return message.replace(/`([a-z][A-Za-z]*)`/g, (_, field: string) => `--${field.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
 }
 
 /** Prints `e` as one line and exits with the matching code (bad input 2, connection 3, otherwise 1). */
@@ -34,7 +39,7 @@ export function fail(e: unknown): never {
     process.exit(EXIT.badInput);
   }
   if (err instanceof ConfigError) {
-    process.stderr.write(`error: ${err.message}\n`);
+    process.stderr.write(`error: ${cliWording(err.message)}\n`);
     process.exit(EXIT.badInput);
   }
   if (/ECONNREFUSED|UNAVAILABLE|Failed to connect|TransportError/i.test(`${err.message} ${err.code ?? ''}`)) {

@@ -5,7 +5,7 @@
  */
 import type { FastifyError } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
-import { ConfigError } from '../workflows/config.js';
+import { ConfigError } from '../contracts/errors.js';
 
 /** A field that failed validation, as ConfigError names it (`model.hidden.0`). */
 export interface FieldIssue {
@@ -57,11 +57,6 @@ function unreachable(e: unknown): boolean {
   return false;
 }
 
-/** The client's messages name CLI options (`--from-stage`); the API names the JSON field (`fromStage`). */
-export function apiWording(message: string): string {
-  return message.replace(/(^|[\s(])--([a-z][a-z-]*)/g, (_, pre: string, flag: string) => `${pre}\`${flag.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase())}\``);
-}
-
 /** The first line of a message (Temporal's messages carry details below it). */
 const firstLine = (m: string) => m.split('\n')[0]!;
 
@@ -78,7 +73,7 @@ export function toApiError(e: unknown, configStatus = 400): ApiError {
     const where = (e as FastifyError).validationContext ?? 'request';
     return new ApiError(400, 'invalid_request', `invalid ${where}: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, issues);
   }
-  if (e instanceof ConfigError) return new ApiError(configStatus, CODES[configStatus] ?? 'invalid_request', apiWording(e.message), e.issues.length ? e.issues : undefined);
+  if (e instanceof ConfigError) return new ApiError(configStatus, CODES[configStatus] ?? 'invalid_request', e.message, e.issues.length ? e.issues : undefined);
   const err = e as FastifyError;
   if (err?.name === 'WorkflowNotFoundError') return new ApiError(404, 'not_found', `no such run: ${firstLine(err.message)}`);
   if (unreachable(e)) return new ApiError(503, 'temporal_unavailable', `cannot reach Temporal (${firstLine(err.message)})`);

@@ -7,7 +7,7 @@ import fastifySwagger, { type SwaggerTransform, type SwaggerTransformObject } fr
 import type { FastifyInstance } from 'fastify';
 import { jsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-provider-zod';
 
-const pkg = createRequire(import.meta.url)('../package.json') as { version: string; description: string };
+const pkg = createRequire(import.meta.url)('lightpath/package.json') as { version: string; description: string };
 
 /** What each response status means, for the document. */
 const RESPONSES: Record<string, string> = {

@@ -1,7 +1,7 @@
 /** Request and response schemas of /v1/schedules (scheduled GLAI retraining, cli/schedules.ts). */
 import { z } from 'zod';
-import { SCHEDULE_ID } from '../workflows/schedule-state.js';
-import { OVERLAP_POLICIES, type OverlapPolicy } from '../cli/schedules.js';
+import { SCHEDULE_ID } from '../contracts/schedule-state.js';
+import { OVERLAP_POLICIES, type OverlapPolicy } from '../client/schedules.js';
 import { named } from './schemas.js';
 
 const overlap = z.enum(Object.keys(OVERLAP_POLICIES) as [OverlapPolicy, ...OverlapPolicy[]]);

@@ -1,13 +1,19 @@
 /**
  * Request and response schemas of the HTTP API (zod; Fastify validates requests
- * with them and the OpenAPI document is generated from them). Request bodies are
+ * with them and the OpenAPI document is generated from them). Responses that are
+ * the client's types use contracts/' schemas, so the two never drift. Request bodies are
  * strict: an unknown field is a 400 naming it, as in pipeline configs.
  */
 import { z } from 'zod';
-import { PipelineConfigSchema } from '../workflows/config.js';
-import { SITE_NAME } from '../workflows/queues.js';
-import { STAGES } from '../workflows/train-pipeline.js';
-import { RUN_KINDS } from '../cli/runs.js';
+import { PipelineConfigSchema } from '../contracts/config.js';
+import { SITE_NAME } from '../contracts/queues.js';
+import {
+  ProgressSchema as ProgressContract,
+  RUN_KINDS,
+  RunInfoSchema as RunInfoContract,
+  RunSummarySchema as RunSummaryContract,
+  STAGES,
+} from '../contracts/runs.js';
 
 /** A schema the OpenAPI document emits once, under `components.schemas.<id>` (a registered copy; `schema` itself is untouched). */
 export function named<T extends z.ZodType>(id: string, schema: T): T {
@@ -85,50 +91,10 @@ export const RunStarted = named(
 
 export const CancelRequested = z.object({ runId: z.string(), cancelRequested: z.literal(true) });
 
-export const RunSummarySchema = named(
-  'RunSummary',
-  z.object({
-    runId: z.string(),
-    kind: z.string().describe(Object.values(RUN_KINDS).join(', ')),
-    status: z.string().describe('Temporal execution status: RUNNING, COMPLETED, FAILED, CANCELLED, TERMINATED, TIMED_OUT…'),
-    startTime: z.string(),
-    closeTime: z.string().nullable(),
-    resumedFrom: z.string().nullable().describe('the run this one continues'),
-  }),
-);
+export const RunSummarySchema = named('RunSummary', RunSummaryContract);
 
-const EpochMetricsSchema = z.object({
-  epoch: z.number(),
-  loss: z.number(),
-  trainAccuracy: z.number(),
-  valAccuracy: z.number().nullable(),
-  oui: z.number(),
-  seconds: z.number(),
-  samplesPerSecond: z.number(),
-  patternChange: z.number().optional(),
-  weightChange: z.number().optional(),
-});
+export const ProgressSchema = named('Progress', ProgressContract);
 
-export const ProgressSchema = named(
-  'Progress',
-  z.object({
-    stage: z.string().describe('prepare, initialize, search, train, evaluate, structure, estimator, done, failed, cancelled'),
-    epoch: z.number(),
-    epochs: z.number(),
-    batch: z.number().nullable(),
-    batches: z.number().nullable(),
-    metrics: EpochMetricsSchema.nullable().describe('the latest epoch'),
-    backend: z.string().nullable(),
-  }),
-);
-
-export const RunInfoSchema = named(
-  'RunInfo',
-  RunSummarySchema.extend({
-    progress: ProgressSchema.nullable().describe('pipelines: live stage, epoch and metrics'),
-    result: z.unknown().describe('once COMPLETED: the pipeline result (test accuracy, history, model, manifest…) or the GLAI outcome of a retrain or merge'),
-    failure: z.string().nullable().describe('the root cause of a failed run, in one line'),
-  }),
-);
+export const RunInfoSchema = named('RunInfo', RunInfoContract);
 
 export const HealthSchema = z.object({ status: z.literal('ok'), temporal: z.literal('serving') });

@@ -6,7 +6,7 @@
  */
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
-import type { LightpathClient } from '../cli/client.js';
+import type { LightpathClient } from '../client/connect.js';
 import { bearerAuth } from './auth.js';
 import { ApiError, toApiError } from './errors.js';
 import { registerOpenApi } from './openapi.js';

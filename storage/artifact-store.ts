@@ -5,13 +5,10 @@
  * Named objects (run manifests) are the only mutable entries.
  */
 import type { Readable } from 'node:stream';
+import type { Ref } from '../contracts/types.js';
 
-/** A reference to a stored artifact: what Temporal payloads carry instead of data. */
-export interface ArtifactRef {
-  uri: string;
-  sha256: string;
-  bytes: number;
-}
+/** A reference to a stored artifact (contracts' `Ref`): what Temporal payloads carry instead of data. */
+export type ArtifactRef = Ref;
 
 /** One listed object. */
 export interface ListedObject {

@@ -1,7 +1,7 @@
 /** SHA-256 helpers for content addressing and verification. */
 import { createHash, type Hash } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
-import { CorruptArtifactError } from './errors.js';
+import { CorruptArtifactError } from '../contracts/errors.js';
 
 /** Hex SHA-256 of bytes. */
 export function sha256Hex(data: Uint8Array): string {

@@ -12,7 +12,7 @@ import { pipeline } from 'node:stream/promises';
 import { randomBytes } from 'node:crypto';
 import { blobKey, type ArtifactRef, type ArtifactStore, type ListedObject } from './artifact-store.js';
 import { HashingStream, sha256Hex, verify, verifyingStream } from './hash.js';
-import { MissingArtifactError, BadStoreUriError } from './errors.js';
+import { MissingArtifactError, BadStoreUriError } from '../contracts/errors.js';
 
 export class LocalStore implements ArtifactStore {
   readonly root: string;

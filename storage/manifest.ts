@@ -3,35 +3,10 @@
  * that produced it, that stage's inputs and the artifact's hash, plus what a reader
  * needs to reproduce the run (config, seed, backend, versions) and its metrics.
  */
-import type { ArtifactRef, ArtifactStore } from './artifact-store.js';
+import type { RunManifest } from '../contracts/types.js';
+import type { ArtifactStore } from './artifact-store.js';
 
-/** One artifact entry of a manifest. */
-export interface ManifestArtifact {
-  stage: string;
-  name: string;
-  ref: ArtifactRef;
-  inputs: Record<string, unknown>;
-}
-
-/** A run manifest. */
-export interface RunManifest {
-  runId: string;
-  workflowId: string;
-  pipeline: string;
-  status: 'running' | 'completed' | 'failed' | 'cancelled';
-  startedAt: string;
-  updatedAt: string;
-  config: unknown;
-  seed: number;
-  backend: string | null;
-  versions: Record<string, string>;
-  artifacts: ManifestArtifact[];
-  metrics: Record<string, unknown>;
-  /** Finished stages with their keys (what a resumed run may reuse). */
-  stages?: { stage: string; key: string; output: unknown; computedBy: string }[];
-  /** The run this one continues (`lightpath resume`). */
-  resumedFrom?: string | null;
-}
+export type { RunManifest } from '../contracts/types.js';
 
 /** Key of a run's manifest in the store. */
 export function manifestKey(runId: string): string {

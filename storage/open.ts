@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import type { ArtifactStore } from './artifact-store.js';
 import { LocalStore } from './local-store.js';
 import { S3Store } from './s3-store.js';
-import { BadStoreUriError } from './errors.js';
+import { BadStoreUriError } from '../contracts/errors.js';
 
 /** lightpath's home folder for embedded state (`$LIGHTPATH_HOME`, default `./.lightpath`). */
 export function lightpathHome(): string {

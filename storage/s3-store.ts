@@ -23,7 +23,7 @@ import { Readable } from 'node:stream';
 import { randomBytes } from 'node:crypto';
 import { blobKey, type ArtifactRef, type ArtifactStore, type ListedObject } from './artifact-store.js';
 import { HashingStream, sha256Hex, verify, verifyingStream } from './hash.js';
-import { MissingArtifactError, BadStoreUriError } from './errors.js';
+import { MissingArtifactError, BadStoreUriError } from '../contracts/errors.js';
 
 /** S3 connection options; everything not given comes from the AWS environment. */
 export interface S3StoreOptions {

@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { GetObjectCommand, HeadBucketCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { isNotFound, s3Client } from './s3-store.js';
-import { BadWatchLocationError } from './errors.js';
+import { BadWatchLocationError } from '../contracts/errors.js';
 
 /** Files a watch location picks up. */
 export const WATCHED_SUFFIX = '.lpb';

@@ -6,10 +6,10 @@
  * it polls. The dev worker is both in one process.
  */
 import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode, type LogLevel, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import * as activities from '../activities/index.js';
+import { siteActivities } from '../activities/index.js';
 import { selectGpuWorkerBackend, type GpuWorkerOptions } from '../ml/backend/gpu-worker.js';
-import { SITE_NAME, siteTaskQueue } from '../workflows/queues.js';
-import { roleWorkerOptions, workflowsPath, type WorkerRole } from './roles.js';
+import { SITE_NAME, siteTaskQueue } from '../contracts/queues.js';
+import { ACTIVITY_INTERCEPTORS, roleWorkerOptions, workflowsPath, type WorkerRole } from './roles.js';
 
 export type { WorkerRole } from './roles.js';
 
@@ -73,7 +73,8 @@ export async function createWorkers(opts: WorkerOptions): Promise<Worker[]> {
         connection: opts.connection,
         namespace,
         taskQueue: siteTaskQueue(site.name),
-        activities: activities.siteActivities(site.name, site.source),
+        activities: siteActivities(site.name, site.source),
+        interceptors: { activity: ACTIVITY_INTERCEPTORS },
         maxConcurrentActivityTaskExecutions: 1,
       }),
     );

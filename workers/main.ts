@@ -8,7 +8,7 @@
 import { pathToFileURL } from 'node:url';
 import { backendLabel } from '../ml/backend/select.js';
 import { selectGpuWorkerBackend, type GpuWorkerOptions } from '../ml/backend/gpu-worker.js';
-import { temporalSettings } from './temporal-config.js';
+import { temporalSettings } from '../client/temporal-config.js';
 import { connectWorker, createWorkers, runWorkers, type SiteOptions, type WorkerRole } from './create.js';
 
 /**

@@ -50,7 +50,8 @@ export class LightpathPlugin extends SimplePlugin {
     if (this.settings.store !== undefined) useStore(this.settings.store);
     if (this.settings.backend !== undefined) preferBackend(this.settings.backend);
     const own = roleWorkerOptions(role, this.settings.slots ?? options.maxConcurrentActivityTaskExecutions ?? 1, options.identity);
-    const merged = { ...options, ...own, activities: { ...options.activities, ...own.activities } };
+    const interceptors = { ...options.interceptors, activity: [...(options.interceptors?.activity ?? []), ...(own.interceptors?.activity ?? [])] };
+    const merged = { ...options, ...own, activities: { ...options.activities, ...own.activities }, interceptors };
     return role === 'cpu' && options.workflowBundle === undefined ? super.configureWorker(merged) : merged;
   }
 }

@@ -8,8 +8,8 @@
 import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { WorkerOptions } from '@temporalio/worker';
-import * as activities from '../activities/index.js';
-import { CPU_TASK_QUEUE, GPU_TASK_QUEUE } from '../workflows/queues.js';
+import { badInputIsFinal, cpuActivities, gpuActivities } from '../activities/index.js';
+import { CPU_TASK_QUEUE, GPU_TASK_QUEUE } from '../contracts/queues.js';
 
 export type WorkerRole = 'cpu' | 'gpu';
 
@@ -19,9 +19,10 @@ export const ROLE_TASK_QUEUES: Record<WorkerRole, string> = { cpu: CPU_TASK_QUEU
 /** The workflows module that cpu workers host. */
 export const workflowsPath = fileURLToPath(new URL(`../workflows/index${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url));
 
-// `siteActivities` builds a site worker's activities (create.ts); it is no activity itself.
-const { trainModel, evaluateModel, fitEstimator, evaluateEstimator, siteActivities: _siteFactory, ...light } = activities;
-const ROLE_ACTIVITIES = { cpu: light, gpu: { trainModel, evaluateModel, fitEstimator, evaluateEstimator } };
+const ROLE_ACTIVITIES = { cpu: cpuActivities, gpu: gpuActivities };
+
+/** The activity interceptors every lightpath worker installs (bad input fails at once, the rest is retried). */
+export const ACTIVITY_INTERCEPTORS = [badInputIsFinal];
 
 /** A gpu worker's identity: `base` (Temporal's default `pid@host`) plus the slot count `trainingSlots` sums. */
 export function gpuIdentity(slots: number, base = `${process.pid}@${hostname()}`): string {
@@ -33,7 +34,7 @@ export function roleWorkerOptions(
   role: WorkerRole,
   slots = 1,
   identity?: string,
-): Pick<WorkerOptions, 'taskQueue' | 'activities' | 'identity' | 'maxConcurrentActivityTaskExecutions'> {
-  const own = { taskQueue: ROLE_TASK_QUEUES[role], activities: ROLE_ACTIVITIES[role] };
+): Pick<WorkerOptions, 'taskQueue' | 'activities' | 'identity' | 'maxConcurrentActivityTaskExecutions' | 'interceptors'> {
+  const own = { taskQueue: ROLE_TASK_QUEUES[role], activities: ROLE_ACTIVITIES[role], interceptors: { activity: ACTIVITY_INTERCEPTORS } };
   return role === 'gpu' ? { ...own, identity: gpuIdentity(slots, identity), maxConcurrentActivityTaskExecutions: slots } : own;
 }

@@ -6,21 +6,16 @@
  * on its own data, tolerating a configured number of failed sites. Finished sites
  * are in the workflow's history, so a crash never recomputes them.
  */
-import { ActivityFailure, ApplicationFailure, defineQuery, proxyActivities, setHandler } from '@temporalio/workflow';
-import type * as activities from '../activities/index.js';
-import type { siteActivities } from '../activities/glai.js';
-import { CPU_TASK_QUEUE, GPU_TASK_QUEUE, siteTaskQueue } from './queues.js';
-import type { EstimatorRef, GlaiOutcome, Ref, SiteOutcome, StructureRef } from './types.js';
+import { ActivityFailure, ApplicationFailure, setHandler } from '@temporalio/workflow';
+import type { FeatureOptions } from '../contracts/activities.js';
+import { sitesQuery } from '../contracts/signals.js';
+import { cpuActivities, gpuActivities, siteActivities } from './activities.js';
+import type { EstimatorRef, GlaiOutcome, Ref, SiteOutcome, StructureRef } from '../contracts/types.js';
 
-const retry = { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10 };
-const cpu = proxyActivities<typeof activities>({ taskQueue: CPU_TASK_QUEUE, startToCloseTimeout: '30 minutes', retry });
-const gpu = proxyActivities<typeof activities>({ taskQueue: GPU_TASK_QUEUE, startToCloseTimeout: '2 hours', heartbeatTimeout: '5 minutes', retry });
+const cpu = cpuActivities();
+const gpu = gpuActivities();
 
-/** Feature map of a new estimator (see ml/glai/features.ts); ignored when updating one. */
-export interface FeatureOptions {
-  valueLayer?: number;
-  gateLayer?: number;
-}
+export type { FeatureOptions } from '../contracts/activities.js';
 
 /** Input of `incrementalRetrain`: the new data as a stored split (`data`) or a source a worker reads (`source`, `<source>[#k/n]`). */
 export interface IncrementalRetrainInput {
@@ -76,20 +71,12 @@ export interface MergeModelsResult extends GlaiOutcome {
   merged: number;
 }
 
-/** Live state of each federated site. */
-export const sitesQuery = defineQuery<SiteOutcome[]>('sites');
-
 /** Merges estimators (one structure) into one: exact, by summing statistics; refuses different structures, naming both ids. */
 export async function mergeModels(input: MergeModelsInput): Promise<MergeModelsResult> {
   const sites: SiteOutcome[] = (input.sites ?? []).map((site) => ({ site, status: 'running', estimator: null, error: null }));
   setHandler(sitesQuery, () => sites);
   await Promise.all(sites.map(async (s) => {
-    const site = proxyActivities<ReturnType<typeof siteActivities>>({
-      taskQueue: siteTaskQueue(s.site),
-      scheduleToCloseTimeout: `${input.siteTimeoutSeconds ?? 3600} seconds`,
-      heartbeatTimeout: `${input.siteHeartbeatSeconds ?? 60} seconds`,
-      retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30 seconds' },
-    });
+    const site = siteActivities(s.site, input.siteTimeoutSeconds ?? 3600, input.siteHeartbeatSeconds ?? 60);
     try {
       s.estimator = await site.fitSiteEstimator({ store: input.store, structure: input.structure, lambda: input.lambda ?? 1e-3, features: input.features });
       s.status = 'merged';

@@ -1,6 +1,12 @@
-/** Workflow entry points (the bundle Temporal's worker loads). */
-export { trainPipeline, progressQuery } from './train-pipeline.js';
-export { trainingProgressSignal } from './signals.js';
-export { weightDecaySearch, candidatesQuery, decisionsQuery, stopCandidateSignal, stopSearchSignal, setWeightDecaySignal, setBandSignal } from './weight-decay-search.js';
-export { incrementalRetrain, mergeModels } from './glai.js';
-export { scheduledRetrain, scheduledRetrainRound } from './scheduled-retrain.js';
+/**
+ * lightpath's workflows (`lightpath/workflows`): the module Temporal's bundler
+ * loads on `lightpath` workers, and the functions a client starts by reference
+ * (`client.workflow.start(trainPipeline, { taskQueue: CPU_TASK_QUEUE, … })`), with
+ * their input and result types. Signal and query definitions are in
+ * `lightpath/contracts`.
+ */
+export { trainPipeline, type TrainPipelineInput } from './train-pipeline.js';
+export { weightDecaySearch, type WeightDecaySearchInput, type WeightDecaySearchResult } from './weight-decay-search.js';
+export { incrementalRetrain, mergeModels, type FeatureOptions, type IncrementalRetrainInput, type IncrementalRetrainResult, type MergeModelsInput, type MergeModelsResult } from './glai.js';
+export { scheduledRetrain, scheduledRetrainRound, type ScheduledRetrainInput } from './scheduled-retrain.js';
+export type { PipelineResult } from '../contracts/types.js';

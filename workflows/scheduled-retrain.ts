@@ -12,15 +12,13 @@
  * never overlap, and each reads the state its predecessor wrote. A run that finds
  * a round running waits and tries again (1 s, doubling to 15 s).
  */
-import { executeChild, proxyActivities, sleep, workflowInfo } from '@temporalio/workflow';
-import type * as activities from '../activities/index.js';
-import { CPU_TASK_QUEUE, GPU_TASK_QUEUE } from './queues.js';
-import type { ConsumedObject, ScheduleRun, ScoredEstimator } from './schedule-state.js';
-import type { EstimatorRef, Ref, StructureRef } from './types.js';
+import { executeChild, sleep, workflowInfo } from '@temporalio/workflow';
+import { cpuActivities, gpuActivities } from './activities.js';
+import type { ConsumedObject, ScheduleRun, ScoredEstimator } from '../contracts/schedule-state.js';
+import type { EstimatorRef, Ref, StructureRef } from '../contracts/types.js';
 
-const retry = { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10 };
-const cpu = proxyActivities<typeof activities>({ taskQueue: CPU_TASK_QUEUE, startToCloseTimeout: '30 minutes', retry });
-const gpu = proxyActivities<typeof activities>({ taskQueue: GPU_TASK_QUEUE, startToCloseTimeout: '2 hours', heartbeatTimeout: '5 minutes', retry });
+const cpu = cpuActivities();
+const gpu = gpuActivities();
 
 /** Input of `scheduledRetrain`: fixed when the schedule is created. */
 export interface ScheduledRetrainInput {

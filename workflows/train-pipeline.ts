@@ -7,47 +7,29 @@
  */
 import {
   executeChild,
-  proxyActivities,
-  defineQuery,
   setHandler,
   workflowInfo,
   ApplicationFailure,
   CancellationScope,
   isCancellation,
 } from '@temporalio/workflow';
-import type * as activities from '../activities/index.js';
-import { parsePipelineConfig, ConfigError } from './config.js';
-import type { ManifestEntry, PipelineResult, Progress, StageRecord } from './types.js';
-import type { StageLookup } from '../activities/stages.js';
-import { trainingProgressSignal } from './signals.js';
+import { parsePipelineConfig } from '../contracts/config.js';
+import { ConfigError } from '../contracts/errors.js';
+import { STAGES, type PipelineStage, type Progress } from '../contracts/runs.js';
+import type { ManifestEntry, PipelineResult, StageLookup, StageRecord, TrainPipelineInput } from '../contracts/types.js';
+import { progressQuery, trainingProgressSignal } from '../contracts/signals.js';
 import { weightDecaySearch } from './weight-decay-search.js';
 import { settledEpoch } from '../ml/glai/settled.js';
-import { CPU_TASK_QUEUE, GPU_TASK_QUEUE } from './queues.js';
+import { cpuActivities, trainingActivities } from './activities.js';
 
-/** Live stage, epoch and latest metrics. */
-export const progressQuery = defineQuery<Progress>('progress');
+export type { TrainPipelineInput } from '../contracts/types.js';
 
-/** The pipeline's stages, in order (`--from-stage` reruns one and everything after it). */
-export const STAGES = ['prepare', 'initialize', 'train', 'evaluate', 'structure', 'estimator'] as const;
-export type PipelineStage = (typeof STAGES)[number];
-
-/** Input of `trainPipeline`: the raw config (validated here too), the store to write to, and the run it continues. */
-export interface TrainPipelineInput {
-  config: unknown;
-  store: string;
-  /** Continue `runId`: reuse its finished stages (keys must match), continue its unfinished training from the last checkpoint. */
-  resume?: { runId: string; fromStage?: PipelineStage } | null;
-}
-
-const cpu = proxyActivities<typeof activities>({
-  taskQueue: CPU_TASK_QUEUE,
-  startToCloseTimeout: '10 minutes',
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10 },
-});
+const cpu = cpuActivities({ startToCloseTimeout: '10 minutes', retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10 } });
 
 export async function trainPipeline(input: TrainPipelineInput): Promise<PipelineResult> {
   let config;
   try {
+    // The client parsed the config; a workflow started by another client (any SDK) is checked here too. Parsing a parsed config returns it unchanged.
     config = parsePipelineConfig(input.config, 'pipeline config');
   } catch (e) {
     if (e instanceof ConfigError) throw ApplicationFailure.nonRetryable(e.message, 'ConfigError');
@@ -66,17 +48,7 @@ export async function trainPipeline(input: TrainPipelineInput): Promise<Pipeline
     if (p.backend) progress.backend = p.backend;
   });
 
-  const gpu = proxyActivities<typeof activities>({
-    taskQueue: GPU_TASK_QUEUE,
-    startToCloseTimeout: `${config.execution.trainTimeoutMinutes} minutes`,
-    heartbeatTimeout: `${config.execution.heartbeatTimeoutSeconds} seconds`,
-    retry: {
-      initialInterval: '2s',
-      backoffCoefficient: 2,
-      maximumInterval: '1 minute',
-      maximumAttempts: config.execution.maxTrainAttempts,
-    },
-  });
+  const gpu = trainingActivities(config.execution);
 
   const artifacts: ManifestEntry[] = [];
   const metrics: Record<string, unknown> = {};

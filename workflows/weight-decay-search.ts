@@ -20,41 +20,14 @@
  * decision goes into a decision log. Worker loss costs at most the unfinished epoch:
  * chunk activities resume from their last checkpoint.
  */
-import { proxyActivities, defineQuery, defineSignal, setHandler } from '@temporalio/workflow';
-import type * as activities from '../activities/index.js';
-import type { PipelineConfig } from './config.js';
-import { CPU_TASK_QUEUE, GPU_TASK_QUEUE } from './queues.js';
-import { trainingProgressSignal } from './signals.js';
+import { setHandler } from '@temporalio/workflow';
+import type { PipelineConfig } from '../contracts/config.js';
+import type { Candidate, Decision } from '../contracts/search.js';
+import { candidatesQuery, decisionsQuery, setBandSignal, setWeightDecaySignal, stopCandidateSignal, stopSearchSignal, trainingProgressSignal } from '../contracts/signals.js';
+import { cpuActivities, trainingActivities } from './activities.js';
 import { ouiBandVerdict } from '../ml/oui-pruner.js';
-import type { EpochMetrics, ModelRefs, PreparedData, Ref, TrainResult } from './types.js';
-
-/** One weight-decay candidate, as the live table shows it. */
-export interface Candidate {
-  id: string;
-  weightDecay: number;
-  status: 'waiting' | 'running' | 'stopped' | 'finished';
-  verdict: 'underfitting' | 'overfitting' | 'outranked' | 'stopped-by-user' | 'winner' | null;
-  epoch: number;
-  oui: number[];
-  valAccuracy: (number | null)[];
-  checkpoint: Ref | null;
-  model: ModelRefs | null;
-  /** Weight decay used in each epoch (changes only in controller mode). */
-  weightDecays: number[];
-  /** Latest epoch reported live by the running chunk. */
-  liveEpoch: number;
-  /** Each finished chunk: the epoch it ended at, its attempt and the epoch that attempt started from. */
-  chunks: { until: number; attempt: number; resumedFromEpoch: number }[];
-}
-
-/** One entry of the decision log. */
-export interface Decision {
-  epoch: number;
-  candidate: string;
-  oui: number | null;
-  verdict: string;
-  reason: string;
-}
+import type { ModelRefs, PreparedData, Ref, TrainResult } from '../contracts/types.js';
+import { type EpochMetrics } from '../contracts/runs.js';
 
 /** Input of `weightDecaySearch`. */
 export interface WeightDecaySearchInput {
@@ -74,17 +47,6 @@ export interface WeightDecaySearchResult {
   decisions: Decision[];
   epochsSpent: number;
 }
-
-export const candidatesQuery = defineQuery<Candidate[]>('candidates');
-export const decisionsQuery = defineQuery<Decision[]>('decisions');
-/** Stops one candidate (by id) after its current chunk. */
-export const stopCandidateSignal = defineSignal<[string]>('stopCandidate');
-/** Stops the whole search: the best candidate so far becomes the winner without further training. */
-export const stopSearchSignal = defineSignal('stopSearch');
-/** Controller mode: set the weight decay for the next chunk. */
-export const setWeightDecaySignal = defineSignal<[number]>('setWeightDecay');
-/** Search and controller modes: change the OUI band. */
-export const setBandSignal = defineSignal<[[number, number]]>('setBand');
 
 const formatWd = (wd: number) => wd.toExponential(2);
 
@@ -130,12 +92,7 @@ export async function weightDecaySearch(input: WeightDecaySearchInput): Promise<
     band = b;
   });
 
-  const gpu = proxyActivities<typeof activities>({
-    taskQueue: GPU_TASK_QUEUE,
-    startToCloseTimeout: `${config.execution.trainTimeoutMinutes} minutes`,
-    heartbeatTimeout: `${config.execution.heartbeatTimeoutSeconds} seconds`,
-    retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: config.execution.maxTrainAttempts },
-  });
+  const gpu = trainingActivities(config.execution);
 
   const concurrency = await searchConcurrency(s.concurrency, decisions);
   const results = new Map<string, TrainResult>();
@@ -247,7 +204,7 @@ export async function weightDecaySearch(input: WeightDecaySearchInput): Promise<
 /** The configured concurrency, or the GPU workers' training slots (logged as a decision). */
 async function searchConcurrency(configured: number | undefined, decisions: Decision[]): Promise<number> {
   if (configured !== undefined) return configured;
-  const cpu = proxyActivities<typeof activities>({ taskQueue: CPU_TASK_QUEUE, startToCloseTimeout: '1 minute', retry: { maximumAttempts: 5 } });
+  const cpu = cpuActivities({ startToCloseTimeout: '1 minute', retry: { maximumAttempts: 5 } });
   const { slots, workers } = await cpu.trainingSlots();
   decisions.push({ epoch: 0, candidate: '*', oui: null, verdict: 'concurrency', reason: `${slots} candidate(s) at once: the training slots of ${workers} GPU worker(s) polling` });
   return slots;

@@ -2,8 +2,8 @@
 import type { Command } from 'commander';
 import { probeBackends, type BackendProbe, type LoadProbe } from '../../ml/backend/probe.js';
 import { configuredStoreUri } from '../../storage/open.js';
-import { temporalSettings } from '../../workers/temporal-config.js';
-import { connect } from '../client.js';
+import { temporalSettings } from '../../client/temporal-config.js';
+import { connect } from '../../client/connect.js';
 
 const TEMPORAL_TIMEOUT_MS = 5000;
 

@@ -1,11 +1,11 @@
 /** `lightpath export`: a run's trained network as TF.js LayersModel files, with its GLAI estimator when it has one. */
 import { InvalidArgumentError, type Command } from 'commander';
 import { resolve } from 'node:path';
-import { ConfigError } from '../../workflows/config.js';
+import { ConfigError } from '../../contracts/errors.js';
 import { getModel } from '../../storage/model-files.js';
 import { storeForUri } from '../../storage/open.js';
-import { connect } from '../client.js';
-import { findRun } from '../run-record.js';
+import { connect } from '../../client/connect.js';
+import { findRun } from '../../client/run-record.js';
 import { sourceFromManifest, sourceFromWorkflow, type ExportSource } from '../export/source.js';
 import { writeLayersModel } from '../export/tfjs.js';
 import { writeGlaiExport } from '../export/glai.js';

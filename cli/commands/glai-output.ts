@@ -1,5 +1,5 @@
 /** Output of the GLAI commands (retrain, merge). */
-import type { GlaiOutcome, SiteOutcome } from '../../workflows/types.js';
+import type { GlaiOutcome, SiteOutcome } from '../../contracts/types.js';
 import { glaiLines } from '../progress.js';
 
 /** Waits for a GLAI workflow (unless --no-wait) and prints its outcome. */

@@ -1,7 +1,7 @@
 /** `lightpath merge`: GLAI merge of estimators and federated sites. */
 import { InvalidArgumentError, type Command } from 'commander';
-import { ConfigError } from '../../workflows/config.js';
-import { SITE_NAME } from '../../workflows/queues.js';
+import { ConfigError } from '../../contracts/errors.js';
+import { SITE_NAME } from '../../contracts/queues.js';
 import { finishGlai } from './glai-output.js';
 import { fail, positiveInt, withClient } from '../shared.js';
 

@@ -2,8 +2,8 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { ConfigError } from '../../workflows/config.js';
-import { readRun } from '../run-record.js';
+import { ConfigError } from '../../contracts/errors.js';
+import { readRun } from '../../client/run-record.js';
 import { metricsRows } from '../metrics/rows.js';
 import { writeTensorBoard } from '../metrics/tensorboard.js';
 import { fail } from '../shared.js';

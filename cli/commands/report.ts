@@ -2,10 +2,10 @@
 import type { Command } from 'commander';
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import type { PipelineResult } from '../../workflows/types.js';
-import { connect, type LightpathClient } from '../client.js';
-import type { RunInfo } from '../runs.js';
-import { findRun, readRun, readRunAt } from '../run-record.js';
+import type { PipelineResult } from '../../contracts/types.js';
+import { connect, type LightpathClient } from '../../client/connect.js';
+import { type RunInfo } from '../../contracts/runs.js';
+import { findRun, readRun, readRunAt } from '../../client/run-record.js';
 import { buildReport } from '../report/build.js';
 import { fail } from '../shared.js';
 

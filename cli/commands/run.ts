@@ -11,9 +11,9 @@ export function registerRun(program: Command): void {
     .option('--no-wait', 'print the run id and return without waiting')
     .option('--json', 'print the result as JSON')
     .action(async (file: string, o: { wait: boolean; json?: boolean }) => {
-      const raw = await loadConfigFile(file).catch(fail);
+      const config = await loadConfigFile(file).catch(fail);
       await withClient(async (lp) => {
-        const { runId } = await lp.startPipeline(raw);
+        const { runId } = await lp.startPipeline(config);
         if (!o.wait) {
           process.stdout.write(o.json ? `${JSON.stringify({ runId })}\n` : `${runId}\n`);
           return;

@@ -1,10 +1,10 @@
 /** `lightpath status|watch|list|cancel|resume`: managing runs. */
 import { InvalidArgumentError, type Command } from 'commander';
-import { STAGES, type PipelineStage } from '../../workflows/train-pipeline.js';
-import { RUN_KINDS, type RunInfo, type RunKind, type RunSummary } from '../runs.js';
+import { STAGES, type PipelineStage } from '../../contracts/runs.js';
+import { RUN_KINDS, type RunInfo, type RunKind, type RunSummary } from '../../contracts/runs.js';
 import { followRun, line, showProgress, summaryLines } from '../progress.js';
 import { EXIT, positiveInt, withClient } from '../shared.js';
-import type { PipelineResult } from '../../workflows/types.js';
+import type { PipelineResult } from '../../contracts/types.js';
 
 const print = (s: string) => process.stdout.write(`${s}\n`);
 

@@ -1,7 +1,7 @@
 /** `lightpath schedule create|list|describe|pause|unpause|trigger|backfill|delete`: scheduled GLAI retraining. */
 import { InvalidArgumentError, type Command } from 'commander';
-import { OVERLAP_POLICIES, type OverlapPolicy, type ScheduleListEntry, type ScheduleView } from '../schedules.js';
-import type { ScheduleRun } from '../../workflows/schedule-state.js';
+import { OVERLAP_POLICIES, type OverlapPolicy, type ScheduleListEntry, type ScheduleView } from '../../client/schedules.js';
+import type { ScheduleRun } from '../../contracts/schedule-state.js';
 import { EXIT, withClient } from '../shared.js';
 
 const print = (s: string) => process.stdout.write(`${s}\n`);

@@ -1,6 +1,6 @@
 /** `lightpath serve`: the client API over HTTP (http/). */
 import { InvalidArgumentError, type Command } from 'commander';
-import { ConfigError } from '../../workflows/config.js';
+import { ConfigError } from '../../contracts/errors.js';
 import { refuseToServe } from '../../http/auth.js';
 import { loggerOptions } from '../../http/logging.js';
 import { buildServer } from '../../http/server.js';

@@ -1,6 +1,6 @@
 /** `lightpath worker`: a worker process (cpu, gpu, all, or a federated site). */
 import { InvalidArgumentError, type Command } from 'commander';
-import { ConfigError } from '../../workflows/config.js';
+import { ConfigError } from '../../contracts/errors.js';
 import { runWorkerProcess } from '../../workers/main.js';
 import { GpuUnavailableError } from '../../ml/backend/gpu-worker.js';
 import { EXIT, fail, positiveInt } from '../shared.js';

@@ -10,7 +10,7 @@ import { structureId } from '../../ml/glai/selector.js';
 import type { FeatureSpec } from '../../ml/glai/features.js';
 import { decodeBundle } from '../../storage/bundle.js';
 import type { ModelFiles } from '../../storage/model-files.js';
-import { ConfigError } from '../../workflows/config.js';
+import { ConfigError } from '../../contracts/errors.js';
 import { writeExported, writeLayersModel, type ExportedFile } from './tfjs.js';
 
 /** What the estimator bundle's metadata holds (see activities' estimator writer). */

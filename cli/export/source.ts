@@ -1,8 +1,8 @@
 /** What `lightpath export` exports: a run's trained model and, with GLAI, its estimator. */
 import type { RunManifest } from '../../storage/manifest.js';
-import type { GlaiOutcome, ModelRefs, PipelineResult, Ref } from '../../workflows/types.js';
-import { ConfigError } from '../../workflows/config.js';
-import type { RunInfo } from '../runs.js';
+import type { GlaiOutcome, ModelRefs, PipelineResult, Ref } from '../../contracts/types.js';
+import { ConfigError } from '../../contracts/errors.js';
+import { type RunInfo } from '../../contracts/runs.js';
 
 /** The model files to export, the estimator (if any) and metadata recorded in model.json. */
 export interface ExportSource {

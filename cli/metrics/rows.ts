@@ -1,7 +1,7 @@
 /** A run's per-epoch metrics as flat rows: the run's own training and every weight-decay candidate. */
 import type { RunManifest } from '../../storage/manifest.js';
-import type { EpochMetrics } from '../../workflows/types.js';
-import { runConfig, runMetrics } from '../run-record.js';
+import { type EpochMetrics } from '../../contracts/runs.js';
+import { runConfig, runMetrics } from '../../client/run-record.js';
 
 /** An epoch of the run's training (the model it kept): its metrics and the weight decay it trained with. */
 export type TrainRow = { runId: string; tag: 'train'; weightDecay: number } & EpochMetrics;

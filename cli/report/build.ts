@@ -4,10 +4,10 @@
  * says about the run and about any GLAI retrain/merge workflows given with it.
  */
 import type { TopLevelSpec } from 'vega-lite';
-import type { PipelineConfig } from '../../workflows/config.js';
-import type { GlaiOutcome, PipelineResult, SiteOutcome } from '../../workflows/types.js';
-import { runConfig, runMetrics, type RunMetrics, type RunRecord, type SearchMetrics } from '../run-record.js';
-import type { RunInfo } from '../runs.js';
+import type { PipelineConfig } from '../../contracts/config.js';
+import type { GlaiOutcome, PipelineResult, SiteOutcome } from '../../contracts/types.js';
+import { runConfig, runMetrics, type RunMetrics, type RunRecord, type SearchMetrics } from '../../client/run-record.js';
+import { type RunInfo } from '../../contracts/runs.js';
 import { accuracyChart, candidateOuiChart, glaiAccuracyChart, lossChart, ouiChart, stabilizationChart, type GlaiBar } from './charts.js';
 import { esc, facts, num, page, pct, table, uriHtml, type Cell, type Section } from './html.js';
 import { renderSvg } from './svg.js';

@@ -1,7 +1,7 @@
 /** The report's charts as Vega-Lite specs (data inline; rendered by svg.ts). */
 import type { TopLevelSpec } from 'vega-lite';
-import type { EpochMetrics } from '../../workflows/types.js';
-import type { SearchMetrics } from '../run-record.js';
+import { type EpochMetrics } from '../../contracts/runs.js';
+import type { SearchMetrics } from '../../client/run-record.js';
 
 const WIDTH = 470;
 const HEIGHT = 210;

@@ -2,7 +2,7 @@
 import type { ServerResponse } from 'node:http';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { LightpathClient } from '../../cli/client.js';
+import type { LightpathClient } from '../../client/connect.js';
 import { toApiError } from '../errors.js';
 import { errors, RunParams } from '../schemas.js';
 

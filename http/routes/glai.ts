@@ -1,6 +1,6 @@
 /** /v1/retrains and /v1/merges: GLAI incremental retrains and merges of completed runs' estimators. */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import type { LightpathClient } from '../../cli/client.js';
+import type { LightpathClient } from '../../client/connect.js';
 import { errors, MergeBody, RetrainBody, RunStarted } from '../schemas.js';
 import { requireStatus, runUrl } from './run-state.js';
 

@@ -1,6 +1,6 @@
 /** GET /healthz: whether the server can reach Temporal's frontend (unauthenticated, for load balancers and probes). */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import type { LightpathClient } from '../../cli/client.js';
+import type { LightpathClient } from '../../client/connect.js';
 import { errors, HealthSchema } from '../schemas.js';
 
 /** How long the health check waits for Temporal's answer. */

@@ -1,5 +1,5 @@
 /** What the routes share about runs: their URL, and refusing operations a run's state forbids. */
-import type { LightpathClient } from '../../cli/client.js';
+import type { LightpathClient } from '../../client/connect.js';
 import { ApiError } from '../errors.js';
 
 /** Where a run is described (the Location of a started run). */

@@ -1,6 +1,6 @@
 /** /v1/runs: start a pipeline, list and describe runs, their progress, cancel and resume. */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import type { LightpathClient } from '../../cli/client.js';
+import type { LightpathClient } from '../../client/connect.js';
 import { ApiError, toApiError } from '../errors.js';
 import { CancelRequested, errors, ListQuery, PipelineConfigBody, ProgressSchema, ResumeBody, RunInfoSchema, RunParams, RunStarted, RunSummarySchema } from '../schemas.js';
 import { requireStatus, runUrl } from './run-state.js';

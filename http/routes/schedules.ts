@@ -2,7 +2,7 @@
 import { ScheduleNotFoundError } from '@temporalio/client';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { LightpathClient } from '../../cli/client.js';
+import type { LightpathClient } from '../../client/connect.js';
 import { ApiError } from '../errors.js';
 import { errors } from '../schemas.js';
 import { BackfillBody, BackfillStarted, CreateScheduleBody, PauseBody, ScheduleListEntrySchema, ScheduleParams, ScheduleViewSchema, TriggerBody, Triggered } from '../schedule-schemas.js';

@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { cacheDir } from '../cache-dir.js';
 import { parseIdx } from './idx.js';
-import { InvalidInputError } from '../errors.js';
+import { InvalidInputError } from '../../contracts/errors.js';
 
 /** A labelled image set: uint8 pixels [n, h, w] and uint8 labels [n]. */
 export interface ImageSet {

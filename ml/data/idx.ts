@@ -4,7 +4,7 @@
  * dimension as a big-endian uint32; the data follows, row-major.
  */
 import { gunzipSync } from 'node:zlib';
-import { InvalidInputError } from '../errors.js';
+import { InvalidInputError } from '../../contracts/errors.js';
 
 /** A parsed IDX array (unsigned bytes: the only type the image/label files use). */
 export interface IdxArray {

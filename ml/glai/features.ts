@@ -20,7 +20,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { selectorPass, type SelectorWeights } from './selector.js';
-import { InvalidInputError } from '../errors.js';
+import { InvalidInputError } from '../../contracts/errors.js';
 
 /** Which selector layers the feature map uses (0-based hidden-layer indices). */
 export interface FeatureSpec {

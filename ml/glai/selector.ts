@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { createHash } from 'node:crypto';
 import type { ModelParts } from '../models/io.js';
-import { InvalidInputError } from '../errors.js';
+import { InvalidInputError } from '../../contracts/errors.js';
 
 /** Dense layers of a selector: kernels [n_in, n_out] and biases, in order (last = classifier). */
 export interface SelectorWeights {

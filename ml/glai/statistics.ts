@@ -19,7 +19,7 @@ import { CholeskyDecomposition, Matrix } from 'ml-matrix';
 import { gatedFeatures, type FeatureSpec } from './features.js';
 import type { SelectorWeights } from './selector.js';
 import type { LabelledData } from '../train/data.js';
-import { InvalidInputError } from '../errors.js';
+import { InvalidInputError } from '../../contracts/errors.js';
 import { nativeBlas, type NativeBlas } from '../backend/native/addon.js';
 
 /** Sufficient statistics of a linear estimator on one structure. */

@@ -5,7 +5,7 @@
  * variance (a few iterations per layer; tolerance 0.01 by default).
  */
 import * as tf from '@tensorflow/tfjs';
-import { InvalidInputError } from '../errors.js';
+import { InvalidInputError } from '../../contracts/errors.js';
 
 /** LSUV settings. */
 export interface LsuvOptions {

@@ -4,6 +4,7 @@
  * `tf.layers` and models serialize. The random baselines (Glorot, He, orthogonal)
  * are TF.js's own, registered by TF.js under the same names.
  */
+import { INITIALIZER_NAMES } from '../../contracts/config.js';
 import * as tf from '@tensorflow/tfjs';
 import { sinusoidalKernel, type SinusoidalMode } from './sinusoidal.js';
 import { sinusoidalFullRankKernel } from './sinusoidal-full-rank.js';
@@ -95,7 +96,7 @@ for (const cls of [Sinusoidal, SinusoidalFullRank, Lsuv, SinusoidalAlias, Sinuso
 }
 
 /** Names accepted in configs for kernel initialization. */
-export const INITIALIZERS = ['sinusoidal', 'sinusoidalFullRank', 'glorotUniform', 'glorotNormal', 'heUniform', 'heNormal', 'orthogonal', 'lsuv'] as const;
+export const INITIALIZERS = INITIALIZER_NAMES;
 export type InitializerName = (typeof INITIALIZERS)[number];
 
 /**

@@ -7,6 +7,7 @@
  * The loop yields to the event loop between batches, so a host thread's timers
  * (heartbeats) and messages keep flowing while it trains.
  */
+import type { EpochMetrics } from '../../contracts/runs.js';
 import * as tf from '@tensorflow/tfjs';
 import { Rng, type RngState } from '../rng.js';
 import { OuiMeter, DEFAULT_OUI, type OuiOptions, type OuiState } from '../oui.js';
@@ -15,7 +16,7 @@ import { Optimizer, type OptimizerSpec, type OptimizerState } from './optimizer.
 import { learningRateAt, type ScheduleSpec } from './schedule.js';
 import { gatherBatch, type LabelledData } from './data.js';
 import { accuracy } from './evaluate.js';
-import { InvalidInputError } from '../errors.js';
+import { InvalidInputError } from '../../contracts/errors.js';
 import { StabilityTracker, type StabilityOptions } from '../glai/stabilization.js';
 
 /** Training settings. */
@@ -31,20 +32,7 @@ export interface TrainOptions {
   stability?: StabilityOptions;
 }
 
-/** Metrics of one finished epoch (1-based `epoch`). */
-export interface EpochMetrics {
-  epoch: number;
-  loss: number;
-  trainAccuracy: number;
-  valAccuracy: number | null;
-  oui: number;
-  seconds: number;
-  samplesPerSecond: number;
-  /** Share of probe-set ReLU bits that flipped this epoch (with `stability`). */
-  patternChange?: number;
-  /** Relative L2 change of the weights this epoch (with `stability`). */
-  weightChange?: number;
-}
+export type { EpochMetrics } from '../../contracts/runs.js';
 
 /** Everything needed to continue training exactly: weights, optimizer, position, RNG and OUI state. */
 export interface TrainCheckpoint {

@@ -7,7 +7,7 @@ import { Client, Connection } from '@temporalio/client';
 import { S3Client } from '@aws-sdk/client-s3';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { before, after } from 'node:test';
-import { connect, type LightpathClient } from '../../cli/client.js';
+import { connect, type LightpathClient } from '../../client/connect.js';
 import { startMinio, startTemporal, type MinioServer, type TemporalDevServer } from '../../cli/dev-services.js';
 import { connectWorker, createWorkers, runWorkers, type WorkerRole } from '../../workers/create.js';
 

@@ -18,8 +18,8 @@ import { cli, cliJson } from '../helpers/cli.js';
 import { storeForUri, openStore } from '../../storage/open.js';
 import { decodeBundle, encodeBundle } from '../../storage/bundle.js';
 import { syntheticImages } from '../../ml/data/synthetic.js';
-import type { EstimatorRef, StructureRef } from '../../workflows/types.js';
-import type { PipelineResult, Ref } from '../../workflows/types.js';
+import type { EstimatorRef, StructureRef } from '../../contracts/types.js';
+import type { PipelineResult, Ref } from '../../contracts/types.js';
 
 const stack = useStack(['cpu', 'gpu']);
 

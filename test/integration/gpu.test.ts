@@ -12,7 +12,7 @@ import { useStack } from '../helpers/services.js';
 import { storeForUri } from '../../storage/open.js';
 import { listGpuAdapters } from '../../ml/backend/webgpu.js';
 import type { RunManifest } from '../../storage/manifest.js';
-import type { PipelineResult } from '../../workflows/types.js';
+import type { PipelineResult } from '../../contracts/types.js';
 
 const stack = useStack(['cpu']);
 const adapters = await listGpuAdapters().catch(() => []);

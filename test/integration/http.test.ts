@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer, connect as tcpConnect, type AddressInfo, type Socket } from 'node:net';
 import { useStack } from '../helpers/services.js';
-import { connect } from '../../cli/client.js';
+import { connect } from '../../client/connect.js';
 import { buildServer } from '../../http/server.js';
 import { loggerOptions } from '../../http/logging.js';
 

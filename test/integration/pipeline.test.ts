@@ -14,7 +14,7 @@ import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { WorkflowFailedError, ActivityFailure, ApplicationFailure } from '@temporalio/client';
 import { useStack } from '../helpers/services.js';
 import { cli } from '../helpers/cli.js';
-import { ConfigError } from '../../workflows/config.js';
+import { ConfigError } from '../../contracts/errors.js';
 import { findFashionMnist, FASHION_MNIST_FILES } from '../../ml/data/fashion-mnist.js';
 import type { RunManifest } from '../../storage/manifest.js';
 import { storeForUri } from '../../storage/open.js';

@@ -13,7 +13,7 @@ import { lightpath } from 'lightpath/plugin';
 import { startServices, type Services } from '../helpers/services.js';
 import { storeForUri } from '../../storage/open.js';
 import type { RunManifest } from '../../storage/manifest.js';
-import type { PipelineResult } from '../../workflows/types.js';
+import type { PipelineResult } from '../../contracts/types.js';
 
 let svc: Services;
 let connection: NativeConnection;

@@ -28,8 +28,8 @@ import { rawSplitToData } from '../../ml/train/thread-protocol.js';
 import type { LabelledData } from '../../ml/train/data.js';
 import { EventType, readTfRecords } from '../../cli/metrics/tfevents.js';
 import type { MetricsRow } from '../../cli/metrics/rows.js';
-import { readRun } from '../../cli/run-record.js';
-import type { EstimatorRef, PipelineResult, Ref } from '../../workflows/types.js';
+import { readRun } from '../../client/run-record.js';
+import type { EstimatorRef, PipelineResult, Ref } from '../../contracts/types.js';
 
 const stack = useStack(['cpu', 'gpu']);
 

@@ -11,7 +11,7 @@ import { useStack } from '../helpers/services.js';
 import { cliJson } from '../helpers/cli.js';
 import { storeForUri } from '../../storage/open.js';
 import type { RunManifest } from '../../storage/manifest.js';
-import type { PipelineResult } from '../../workflows/types.js';
+import type { PipelineResult } from '../../contracts/types.js';
 
 const stack = useStack(['cpu']);
 

@@ -6,7 +6,7 @@ import { Readable } from 'node:stream';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { startMinio, type MinioServer } from '../../cli/dev-services.js';
 import { S3Store } from '../../storage/s3-store.js';
-import { CorruptArtifactError, MissingArtifactError } from '../../storage/errors.js';
+import { CorruptArtifactError, MissingArtifactError } from '../../contracts/errors.js';
 import { readManifest, writeManifest, type RunManifest } from '../../storage/manifest.js';
 
 let minio: MinioServer;

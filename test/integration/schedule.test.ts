@@ -20,9 +20,9 @@ import { cli, cliJson } from '../helpers/cli.js';
 import { openStore } from '../../storage/open.js';
 import { encodeBundle } from '../../storage/bundle.js';
 import { syntheticImages } from '../../ml/data/synthetic.js';
-import { scheduleStateKey, type ScheduleState } from '../../workflows/schedule-state.js';
-import type { PipelineResult } from '../../workflows/types.js';
-import type { ScheduleView } from '../../cli/schedules.js';
+import { scheduleStateKey, type ScheduleState } from '../../contracts/schedule-state.js';
+import type { PipelineResult } from '../../contracts/types.js';
+import type { ScheduleView } from '../../client/schedules.js';
 
 const stack = useStack(['cpu', 'gpu']);
 
@@ -191,9 +191,9 @@ test('CLI: schedule list/describe/pause/trigger/delete with --json; bad input ex
   };
   await bad(['describe', 'strict'], /no schedule strict/);
   await bad(['create', 'x', '--from', base.runId, '--watch', '/nonexistent/incoming', '--every', '1d'], /watch location \/nonexistent\/incoming: no such folder/);
-  await bad(['create', 'x', '--from', base.runId, '--watch', tmpdir(), '--every', '3 days'], /--every: "3 days" is not a duration/);
-  await bad(['create', 'x', '--from', base.runId, '--watch', tmpdir(), '--cron', '0 3 * *'], /--cron: "0 3 \* \*" is not a cron expression/);
-  await bad(['create', 'x', '--from', base.runId, '--watch', tmpdir(), '--cron', '0 25 * * *'], /--cron: /);
+  await bad(['create', 'x', '--from', base.runId, '--watch', tmpdir(), '--every', '3 days'], /every: "3 days" is not a duration/);
+  await bad(['create', 'x', '--from', base.runId, '--watch', tmpdir(), '--cron', '0 3 * *'], /cron: "0 3 \* \*" is not a cron expression/);
+  await bad(['create', 'x', '--from', base.runId, '--watch', tmpdir(), '--cron', '0 25 * * *'], /cron: /);
   await bad(['create', 'x', '--from', base.runId, '--watch', 'ftp://host/dir', '--every', '1d'], /only folders and s3:\/\/ prefixes/);
   await bad(['create', 'nightly', '--from', base.runId, '--watch', tmpdir(), '--every', '1d'], /schedule nightly already exists/);
 });

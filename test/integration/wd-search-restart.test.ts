@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { useStack } from '../helpers/services.js';
-import type { Candidate } from '../../workflows/weight-decay-search.js';
+import { type Candidate } from '../../contracts/search.js';
 
 const stack = useStack(['cpu']);
 

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { useStack } from '../helpers/services.js';
 import { summaryLines } from '../../cli/progress.js';
-import type { Candidate, Decision } from '../../workflows/weight-decay-search.js';
+import { type Candidate, type Decision } from '../../contracts/search.js';
 import type { RunManifest } from '../../storage/manifest.js';
 import { storeForUri } from '../../storage/open.js';
 

@@ -16,7 +16,7 @@ import { nativeBlas } from '../../ml/backend/native/addon.js';
 import { existsSync } from 'node:fs';
 import { accuracyOf, linearLogits, valueLogits, valueWeightsFromSelector } from '../../ml/glai/estimator.js';
 import { trainClassifier } from '../../ml/train/trainer.js';
-import { InvalidInputError } from '../../ml/errors.js';
+import { InvalidInputError } from '../../contracts/errors.js';
 import { clusters, rows } from '../helpers/synthetic.js';
 
 before(async () => {

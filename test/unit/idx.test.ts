@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { gzipSync } from 'node:zlib';
 import { parseIdx } from '../../ml/data/idx.js';
-import { InvalidInputError } from '../../ml/errors.js';
+import { InvalidInputError } from '../../contracts/errors.js';
 
 function idx(shape: number[], data: number[], type = 0x08): Uint8Array {
   const head = Buffer.alloc(4 + 4 * shape.length);

@@ -12,9 +12,9 @@ import { buildReport } from '../../cli/report/build.js';
 import { metricsRows } from '../../cli/metrics/rows.js';
 import { EventType, eventFile, maskedCrc32c, readTfRecords, tfRecord } from '../../cli/metrics/tfevents.js';
 import { portableTopology } from '../../cli/export/tfjs.js';
-import { parsePipelineConfig } from '../../workflows/config.js';
+import { parsePipelineConfig } from '../../contracts/config.js';
 import type { RunManifest } from '../../storage/manifest.js';
-import type { EpochMetrics } from '../../workflows/types.js';
+import { type EpochMetrics } from '../../contracts/runs.js';
 
 const epoch = (e: number): EpochMetrics => ({ epoch: e, loss: 1 / e, trainAccuracy: 0.5 + e / 10, valAccuracy: 0.4 + e / 10, oui: 0.7, seconds: 1, samplesPerSecond: 100, patternChange: 0.1 / e, weightChange: 0.2 / e });
 

@@ -8,7 +8,7 @@ import { Readable } from 'node:stream';
 import { createHash } from 'node:crypto';
 import { LocalStore } from '../../storage/local-store.js';
 import { encodeBundle, decodeBundle } from '../../storage/bundle.js';
-import { CorruptArtifactError } from '../../storage/errors.js';
+import { CorruptArtifactError } from '../../contracts/errors.js';
 
 test('local store: content-addressed, idempotent, verified on read', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'lp-store-'));

@@ -3,9 +3,11 @@
  * manifest from the store, and, when Temporal is reachable, what the workflow
  * says about itself (status, result). A client-side read: nothing is started.
  */
-import { ConfigError, type PipelineConfig } from '../workflows/config.js';
-import type { EpochMetrics, StabilizationSummary } from '../workflows/types.js';
-import type { Candidate, Decision } from '../workflows/weight-decay-search.js';
+import { type PipelineConfig } from '../contracts/config.js';
+import { ConfigError } from '../contracts/errors.js';
+import type { StabilizationSummary } from '../contracts/types.js';
+import { type EpochMetrics } from '../contracts/runs.js';
+import { type Candidate, type Decision } from '../contracts/search.js';
 import { manifestKey, type RunManifest } from '../storage/manifest.js';
 import { configuredStoreUri, openStore, storeForUri } from '../storage/open.js';
 
@@ -70,7 +72,7 @@ export async function readRunAt(uri: string): Promise<RunRecord | null> {
 /** Like `findRun`, but a missing manifest is bad input (ConfigError naming where it looked). */
 export async function readRun(runId: string, store: string = configuredStoreUri()): Promise<RunRecord> {
   const r = await findRun(runId, store);
-  if (!r) throw new ConfigError(`run ${runId}: no manifest at ${openStore(store).root}${manifestKey(runId)} (wrong run id or store? give --store)`, []);
+  if (!r) throw new ConfigError(`run ${runId}: no manifest at ${openStore(store).root}${manifestKey(runId)} (wrong run id or store? give \`store\`)`, []);
   return r;
 }
 

@@ -8,14 +8,14 @@
  * ConfigError.
  */
 import { ScheduleAlreadyRunning, ScheduleNotFoundError, ServiceError, type Client, type ScheduleDescription, type ScheduleHandle } from '@temporalio/client';
-import { ConfigError } from '../workflows/config.js';
-import { CPU_TASK_QUEUE } from '../workflows/queues.js';
-import { SCHEDULE_ID, scheduleStateKey, type CurrentEstimator, type ScheduleRun, type ScheduleState } from '../workflows/schedule-state.js';
+import { ConfigError } from '../contracts/errors.js';
+import { CPU_TASK_QUEUE } from '../contracts/queues.js';
+import { SCHEDULE_ID, scheduleStateKey, type CurrentEstimator, type ScheduleRun, type ScheduleState } from '../contracts/schedule-state.js';
 import type { ScheduledRetrainInput, scheduledRetrain } from '../workflows/scheduled-retrain.js';
-import type { GlaiOutcome } from '../workflows/types.js';
+import type { GlaiOutcome } from '../contracts/types.js';
 import { configuredStoreUri, openStore } from '../storage/open.js';
 import { checkWatch, watchLocation } from '../storage/watch.js';
-import { BadWatchLocationError } from '../storage/errors.js';
+import { BadWatchLocationError } from '../contracts/errors.js';
 
 /** The workflow type of a lightpath schedule's action. */
 const WORKFLOW_TYPE = 'scheduledRetrain';
@@ -160,22 +160,22 @@ function formatDuration(ms: number): string {
 const CRON_MACRO = /^@(yearly|annually|monthly|weekly|daily|hourly)$/;
 
 function checkTiming(o: CreateScheduleOptions): { every: number | null; catchup: number } {
-  if (!o.every === !o.cron) throw new ConfigError('give exactly one of --every and --cron', []);
+  if (!o.every === !o.cron) throw new ConfigError('give exactly one of `every` and `cron`', []);
   if (o.cron && !CRON_MACRO.test(o.cron) && !/^([0-9A-Za-z*?,/-]+\s+){4}[0-9A-Za-z*?,/-]+$/.test(o.cron.trim())) {
-    throw new ConfigError(`--cron: ${JSON.stringify(o.cron)} is not a cron expression (5 fields: minute hour day-of-month month day-of-week, e.g. "0 3 * * *", or @daily, @hourly…)`, []);
+    throw new ConfigError(`\`cron\`: ${JSON.stringify(o.cron)} is not a cron expression (5 fields: minute hour day-of-month month day-of-week, e.g. "0 3 * * *", or @daily, @hourly…)`, []);
   }
   if (o.timezone) {
-    if (!o.cron) throw new ConfigError('--timezone applies to --cron only', []);
+    if (!o.cron) throw new ConfigError('`timezone` applies to `cron` only', []);
     try {
       new Intl.DateTimeFormat('en-US', { timeZone: o.timezone });
     } catch {
-      throw new ConfigError(`--timezone: ${o.timezone} is not an IANA time zone (e.g. Europe/Madrid)`, []);
+      throw new ConfigError(`\`timezone\`: ${o.timezone} is not an IANA time zone (e.g. Europe/Madrid)`, []);
     }
   }
-  const every = o.every ? parseDuration(o.every, '--every') : null;
-  if (every !== null && every < 1000) throw new ConfigError('--every: at least 1s', []);
-  const catchup = parseDuration(o.catchupWindow ?? '1d', '--catchup-window');
-  if (catchup < 10_000) throw new ConfigError('--catchup-window: at least 10s (Temporal\'s minimum)', []);
+  const every = o.every ? parseDuration(o.every, '`every`') : null;
+  if (every !== null && every < 1000) throw new ConfigError('`every`: at least 1s', []);
+  const catchup = parseDuration(o.catchupWindow ?? '1d', '`catchupWindow`');
+  if (catchup < 10_000) throw new ConfigError('`catchupWindow`: at least 10s (Temporal\'s minimum)', []);
   return { every, catchup };
 }
 
@@ -268,9 +268,9 @@ export function scheduleApi(client: Client, glaiOutcome: (workflowId: string) =>
       if (!SCHEDULE_ID.test(o.scheduleId)) throw new ConfigError(`schedule id ${JSON.stringify(o.scheduleId)}: use letters, digits, ., - and _ (at most 100, starting with a letter or digit)`, []);
       const { every, catchup } = checkTiming(o);
       const threshold = o.promoteThreshold ?? 0.005;
-      if (!(threshold >= 0 && threshold < 1)) throw new ConfigError(`--promote-threshold: ${threshold} must be in [0, 1) (a drop in test accuracy, e.g. 0.005)`, []);
+      if (!(threshold >= 0 && threshold < 1)) throw new ConfigError(`\`promoteThreshold\`: ${threshold} must be in [0, 1) (a drop in test accuracy, e.g. 0.005)`, []);
       const overlap = o.overlap ?? 'skip';
-      if (!(overlap in OVERLAP_POLICIES)) throw new ConfigError(`--overlap: ${overlap} is not one of ${Object.keys(OVERLAP_POLICIES).join(', ')}`, []);
+      if (!(overlap in OVERLAP_POLICIES)) throw new ConfigError(`\`overlap\`: ${overlap} is not one of ${Object.keys(OVERLAP_POLICIES).join(', ')}`, []);
       const watch = await checkedWatch(o.watch);
       const from = await glaiOutcome(o.from);
       if (!from.test) throw new ConfigError(`${o.from}: has no test split; a schedule needs one to decide promotion (start from a pipeline run, or a retrain/merge of one)`, []);
@@ -292,7 +292,7 @@ export function scheduleApi(client: Client, glaiOutcome: (workflowId: string) =>
         });
       } catch (e) {
         if (e instanceof ScheduleAlreadyRunning) throw new ConfigError(`schedule ${o.scheduleId} already exists (\`lightpath schedule delete ${o.scheduleId}\` first)`, []);
-        if (e instanceof TypeError) throw new ConfigError(`${o.cron ? '--cron' : '--every'}: ${e.message}`, []);
+        if (e instanceof TypeError) throw new ConfigError(`\`${o.cron ? 'cron' : 'every'}\`: ${e.message}`, []);
         if (e instanceof ServiceError && (e.cause as { code?: number } | undefined)?.code === 3) throw new ConfigError(`schedule ${o.scheduleId}: ${(e.cause as Error).message.replace(/^3 INVALID_ARGUMENT: /, '')}`, []);
         throw e;
       }
@@ -340,8 +340,8 @@ export function scheduleApi(client: Client, glaiOutcome: (workflowId: string) =>
       }
     },
     async backfill(scheduleId, o) {
-      if (Number.isNaN(o.start.getTime()) || Number.isNaN(o.end.getTime())) throw new ConfigError('backfill: --start and --end must be times (ISO 8601, e.g. 2025-01-01T00:00:00Z)', []);
-      if (!(o.start < o.end)) throw new ConfigError(`backfill: --start ${o.start.toISOString()} must be before --end ${o.end.toISOString()}`, []);
+      if (Number.isNaN(o.start.getTime()) || Number.isNaN(o.end.getTime())) throw new ConfigError('backfill: `start` and `end` must be times (ISO 8601, e.g. 2025-01-01T00:00:00Z)', []);
+      if (!(o.start < o.end)) throw new ConfigError(`backfill: \`start\` ${o.start.toISOString()} must be before \`end\` ${o.end.toISOString()}`, []);
       const { handle, d } = await schedule(scheduleId);
       await handle.backfill({ start: o.start, end: o.end, overlap: o.overlap ? OVERLAP_POLICIES[o.overlap] : d.policies.overlap });
     },

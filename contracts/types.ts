@@ -1,7 +1,11 @@
-/** Name of the signal the training activity sends its workflow with live progress. */
-export const TRAINING_PROGRESS_SIGNAL = 'trainingProgress';
+/**
+ * Types shared by workflows, activities and clients (data only: artifact references
+ * and metrics — Temporal payloads never carry tensors or data sets).
+ */
+import type { PipelineConfig } from './config.js';
+import type { EpochMetrics, PipelineStage } from './runs.js';
 
-/** Live training progress, sent by the training activity. */
+/** Live training progress, sent by the training activity (`trainingProgressSignal`). */
 export interface TrainingProgress {
   tag?: string;
   epoch: number;
@@ -11,11 +15,7 @@ export interface TrainingProgress {
   backend?: string;
 }
 
-/** Types shared by workflows, activities and clients (data only: references and metrics). */
-import type { PipelineConfig } from './config.js';
-import type { EpochMetrics } from '../ml/train/trainer.js';
-
-/** A stored artifact reference (mirrors storage's ArtifactRef; workflows never import storage). */
+/** A stored artifact: what Temporal payloads carry instead of data. */
 export interface Ref {
   uri: string;
   sha256: string;
@@ -27,9 +27,6 @@ export interface ModelRefs {
   model: Ref;
   weights: Ref;
 }
-
-/** Metrics of one training epoch (the trainer's own type; a type-only import, erased from the workflow bundle). */
-export type { EpochMetrics } from '../ml/train/trainer.js';
 
 export interface PrepareDataInput {
   store: string;
@@ -109,7 +106,7 @@ export interface EvaluateResult {
   backend: string;
 }
 
-/** One artifact in the run manifest. */
+/** One artifact in the run manifest: the stage that produced it, that stage's inputs, the reference. */
 export interface ManifestEntry {
   stage: string;
   name: string;
@@ -117,16 +114,31 @@ export interface ManifestEntry {
   inputs: Record<string, unknown>;
 }
 
-/** Live progress, returned by the `progress` query. */
-export interface Progress {
-  stage: 'prepare' | 'initialize' | 'search' | 'train' | 'evaluate' | 'structure' | 'estimator' | 'done' | 'failed' | 'cancelled';
-  epoch: number;
-  epochs: number;
-  batch: number | null;
-  batches: number | null;
-  metrics: EpochMetrics | null;
+/**
+ * A run manifest: every artifact with the stage that produced it, plus what a
+ * reader needs to reproduce the run (config, seed, backend, versions) and its metrics.
+ */
+export interface RunManifest {
+  runId: string;
+  workflowId: string;
+  pipeline: string;
+  status: 'running' | 'completed' | 'failed' | 'cancelled';
+  startedAt: string;
+  updatedAt: string;
+  config: unknown;
+  seed: number;
   backend: string | null;
+  versions: Record<string, string>;
+  artifacts: ManifestEntry[];
+  metrics: Record<string, unknown>;
+  /** Finished stages with their keys (what a resumed run may reuse). */
+  stages?: StageRecord[];
+  /** The run this one continues (`lightpath resume`). */
+  resumedFrom?: string | null;
 }
+
+/** The manifest fields a workflow supplies; the activity adds timestamps and versions. */
+export type ManifestDraft = Omit<RunManifest, 'updatedAt' | 'versions'>;
 
 /** Final result of `trainPipeline`. */
 export interface PipelineResult {
@@ -205,4 +217,21 @@ export interface SiteOutcome {
   status: 'running' | 'merged' | 'failed';
   estimator: EstimatorRef | null;
   error: string | null;
+}
+
+/** Input of `trainPipeline`: the validated config, the store to write to, and the run it continues. */
+export interface TrainPipelineInput {
+  config: PipelineConfig;
+  store: string;
+  /** Continue `runId`: reuse its finished stages (keys must match), continue its unfinished training from the last checkpoint. */
+  resume?: { runId: string; fromStage?: PipelineStage } | null;
+}
+
+/** What a stage lookup finds (`lookupStage`). */
+export interface StageLookup {
+  key: string;
+  /** The finished stage of the continued run with this key (reuse its output), or null. */
+  reuse: StageRecord | null;
+  /** For a train stage the continued run did not finish: its last checkpoint with this key. */
+  checkpoint: Ref | null;
 }

@@ -6,34 +6,11 @@
  */
 import { defaultPayloadConverter, type Client, type WorkflowExecutionInfo, type WorkflowHandle } from '@temporalio/client';
 import { nanoid } from 'nanoid';
-import { ConfigError } from '../workflows/config.js';
-import { CPU_TASK_QUEUE } from '../workflows/queues.js';
-import type { Progress } from '../workflows/types.js';
-import type { PipelineStage, TrainPipelineInput, trainPipeline } from '../workflows/train-pipeline.js';
-
-/** The lightpath workflow types and what `list` calls them. */
-export const RUN_KINDS = { trainPipeline: 'pipeline', incrementalRetrain: 'retrain', mergeModels: 'merge', scheduledRetrain: 'scheduled-retrain' } as const;
-export type RunKind = (typeof RUN_KINDS)[keyof typeof RUN_KINDS];
-
-/** One run as `list` shows it. */
-export interface RunSummary {
-  runId: string;
-  kind: RunKind;
-  /** Temporal's execution status: RUNNING, COMPLETED, FAILED, CANCELLED, TERMINATED, TIMED_OUT… */
-  status: string;
-  startTime: string;
-  closeTime: string | null;
-  /** The run this one continues (`resume`), if any. */
-  resumedFrom: string | null;
-}
-
-/** A run in detail: its summary, live progress (pipelines, while running), result or failure. */
-export interface RunInfo extends RunSummary {
-  progress: Progress | null;
-  result: unknown;
-  /** The root cause of a failed run, in one line. */
-  failure: string | null;
-}
+import { ConfigError } from '../contracts/errors.js';
+import { CPU_TASK_QUEUE } from '../contracts/queues.js';
+import { progressQuery } from '../contracts/signals.js';
+import { RUN_KINDS, type PipelineStage, type Progress, type RunInfo, type RunKind, type RunSummary } from '../contracts/runs.js';
+import type { TrainPipelineInput, trainPipeline } from '../workflows/train-pipeline.js';
 
 function summary(e: Omit<WorkflowExecutionInfo, 'raw'>): RunSummary {
   return {
@@ -58,7 +35,7 @@ export async function getRun(client: Client, runId: string): Promise<RunInfo> {
   const handle = client.workflow.getHandle(runId);
   const s = summary(await handle.describe());
   const info: RunInfo = { ...s, progress: null, result: null, failure: null };
-  if (s.kind === 'pipeline') info.progress = await handle.query<Progress>('progress').catch(() => null);
+  if (s.kind === 'pipeline') info.progress = await handle.query(progressQuery).catch(() => null);
   if (s.status === 'COMPLETED') info.result = await handle.result();
   else if (s.status !== 'RUNNING') info.failure = await handle.result().then(() => null, rootCause);
   return info;
@@ -71,7 +48,7 @@ export async function* watchRun(client: Client, runId: string, intervalMs = 1000
   let previous = '';
   for (;;) {
     const d = await handle.describe();
-    const p = await handle.query<Progress>('progress').catch(() => null);
+    const p = await handle.query(progressQuery).catch(() => null);
     if (p && JSON.stringify(p) !== previous) {
       previous = JSON.stringify(p);
       yield p;
@@ -92,10 +69,10 @@ export interface RunFilter {
 /** Lightpath runs, newest first. */
 export async function listRuns(client: Client, filter: RunFilter = {}): Promise<RunSummary[]> {
   const types = Object.entries(RUN_KINDS).filter(([, k]) => !filter.kind || k === filter.kind).map(([t]) => `'${t}'`);
-  if (!types.length) throw new ConfigError(`--kind: ${filter.kind} is not one of ${Object.values(RUN_KINDS).join(', ')}`, []);
+  if (!types.length) throw new ConfigError(`\`kind\`: ${filter.kind} is not one of ${Object.values(RUN_KINDS).join(', ')}`, []);
   let query = `WorkflowType IN (${types.join(', ')})`;
   if (filter.status) {
-    if (!/^[A-Za-z_]+$/.test(filter.status)) throw new ConfigError(`--status: ${filter.status} is not a status (Running, Completed, Failed, Canceled, Terminated, TimedOut)`, []);
+    if (!/^[A-Za-z_]+$/.test(filter.status)) throw new ConfigError(`\`status\`: ${filter.status} is not a status (Running, Completed, Failed, Canceled, Terminated, TimedOut)`, []);
     query += ` AND ExecutionStatus = '${filter.status}'`;
   }
   const out: RunSummary[] = [];
@@ -122,7 +99,7 @@ export async function resumeRun(client: Client, runId: string, opts: { fromStage
   const d = await old.describe();
   if (d.type !== 'trainPipeline') throw new ConfigError(`${runId} is a ${d.type} run; only pipelines resume (start a new retrain or merge instead)`, []);
   if (d.status.name === 'RUNNING') throw new ConfigError(`${runId} is still running; cancel it first or wait`, []);
-  if (d.status.name === 'COMPLETED' && !opts.fromStage) throw new ConfigError(`${runId} completed; give --from-stage to rerun a stage and what follows`, []);
+  if (d.status.name === 'COMPLETED' && !opts.fromStage) throw new ConfigError(`${runId} completed; give \`fromStage\` to rerun a stage and what follows`, []);
   const history = await old.fetchHistory();
   const started = history.events?.[0]?.workflowExecutionStartedEventAttributes;
   const input = defaultPayloadConverter.fromPayload<TrainPipelineInput>(started!.input!.payloads![0]!);

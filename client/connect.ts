@@ -1,16 +1,21 @@
 /**
- * The typed client API used by the CLI (and by library users): start a pipeline,
- * query its progress, wait for its result. Connection settings come from
- * Temporal's usual environment and profile file (workers/temporal-config.ts).
+ * The typed client (`lightpath`): start pipelines, retrains and merges, follow,
+ * list, cancel and resume runs, manage retraining schedules. The CLI and the HTTP
+ * API are thin faces over it. Connection settings come from Temporal's usual
+ * environment and profile file (client/temporal-config.ts). Bad input throws
+ * ConfigError naming the field.
  */
 import { Client, Connection, type ConnectionOptions, type WorkflowHandle } from '@temporalio/client';
-import { temporalSettings } from '../workers/temporal-config.js';
+import { temporalSettings } from './temporal-config.js';
 import { nanoid } from 'nanoid';
-import { ConfigError, parsePipelineConfig, type PipelineConfig } from '../workflows/config.js';
-import { CPU_TASK_QUEUE } from '../workflows/queues.js';
-import type { GlaiOutcome, PipelineResult, Progress } from '../workflows/types.js';
-import type { PipelineStage, trainPipeline } from '../workflows/train-pipeline.js';
-import { cancelRun, getRun, listRuns, resumeRun, watchRun, type RunFilter, type RunInfo, type RunSummary } from './runs.js';
+import { parsePipelineConfig, type PipelineConfig } from '../contracts/config.js';
+import { ConfigError } from '../contracts/errors.js';
+import { CPU_TASK_QUEUE } from '../contracts/queues.js';
+import type { GlaiOutcome, PipelineResult } from '../contracts/types.js';
+import type { PipelineStage, Progress, RunInfo, RunSummary } from '../contracts/runs.js';
+import { progressQuery } from '../contracts/signals.js';
+import type { trainPipeline } from '../workflows/train-pipeline.js';
+import { cancelRun, getRun, listRuns, resumeRun, watchRun, type RunFilter } from './runs.js';
 import type { incrementalRetrain, mergeModels, MergeModelsInput, FeatureOptions } from '../workflows/glai.js';
 import { configuredStoreUri } from '../storage/open.js';
 import { scheduleApi, type ScheduleApi } from './schedules.js';
@@ -24,8 +29,11 @@ export interface ConnectOptions {
 /** A connected lightpath client. */
 export interface LightpathClient {
   client: Client;
-  /** Validates `config` (throws ConfigError naming the field; nothing starts) and starts a run. */
-  startPipeline(config: unknown, opts?: { store?: string }): Promise<{ runId: string; handle: WorkflowHandle<typeof trainPipeline>; config: PipelineConfig }>;
+  /**
+   * Validates `config` (parsed YAML/JSON; throws ConfigError naming the field, with `source` — e.g. the file — in
+   * the message; nothing starts) and starts a run with the validated config (defaults filled in).
+   */
+  startPipeline(config: unknown, opts?: { store?: string; source?: string }): Promise<{ runId: string; handle: WorkflowHandle<typeof trainPipeline>; config: PipelineConfig }>;
   /** Live progress of a run. */
   progress(runId: string): Promise<Progress>;
   /** Waits for a run's result. */
@@ -62,16 +70,16 @@ export async function connect(opts: ConnectOptions = {}): Promise<LightpathClien
   const lp: LightpathClient = {
     client,
     async startPipeline(raw, o = {}) {
-      const config = parsePipelineConfig(raw);
+      const config = parsePipelineConfig(raw, o.source);
       const runId = `lightpath-train-${config.name}-${nanoid(10)}`;
       const handle = await client.workflow.start<typeof trainPipeline>('trainPipeline', {
         taskQueue: CPU_TASK_QUEUE,
         workflowId: runId,
-        args: [{ config: raw ?? {}, store: o.store ?? config.execution.store ?? configuredStoreUri() }],
+        args: [{ config, store: o.store ?? config.execution.store ?? configuredStoreUri() }],
       });
       return { runId, handle, config };
     },
-    progress: (runId) => client.workflow.getHandle(runId).query<Progress>('progress'),
+    progress: (runId) => client.workflow.getHandle(runId).query(progressQuery),
     result: (runId) => client.workflow.getHandle<typeof trainPipeline>(runId).result(),
     async glaiOutcome(workflowId) {
       const r = (await client.workflow.getHandle(workflowId).result()) as PipelineResult | GlaiOutcome;
@@ -92,8 +100,8 @@ export async function connect(opts: ConnectOptions = {}): Promise<LightpathClien
     async startMerge(o) {
       const from = await Promise.all((o.from ?? []).map((id) => lp.glaiOutcome(id)));
       const base = o.structureFrom ? await lp.glaiOutcome(o.structureFrom) : from[0];
-      if (!base) throw new ConfigError('merge: give --from (estimators to merge) or --structure-from (with --sites)', []);
-      if (!from.length && !o.sites?.length) throw new ConfigError('merge: nothing to merge; give --from and/or --sites', []);
+      if (!base) throw new ConfigError('merge: give `from` (estimators to merge) or `structureFrom` (with `sites`)', []);
+      if (!from.length && !o.sites?.length) throw new ConfigError('merge: nothing to merge; give `from` and/or `sites`', []);
       const workflowId = `lightpath-merge-${nanoid(10)}`;
       const { from: _f, structureFrom: _s, store, ...rest } = o;
       const handle = await client.workflow.start<typeof mergeModels>('mergeModels', {

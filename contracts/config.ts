@@ -4,6 +4,7 @@
  * Unknown fields are errors: a typo must not be silently ignored.
  */
 import { z } from 'zod';
+import { ConfigError } from './errors.js';
 
 const positiveInt = z.number().int().positive();
 
@@ -147,17 +148,8 @@ export const PipelineConfigSchema = z
 /** A validated pipeline configuration (defaults filled in). */
 export type PipelineConfig = z.infer<typeof PipelineConfigSchema>;
 
-/** Thrown for an invalid configuration; the message names every bad field. */
-export class ConfigError extends Error {
-  readonly nonRetryable = true;
-  constructor(
-    message: string,
-    readonly issues: { path: string; message: string }[],
-  ) {
-    super(message);
-    this.name = 'ConfigError';
-  }
-}
+/** A pipeline configuration as a user writes it (every field with a default may be left out). */
+export type PipelineConfigInput = z.input<typeof PipelineConfigSchema>;
 
 /** Validates raw configuration (parsed YAML/JSON); `source` names the file in the error. */
 export function parsePipelineConfig(raw: unknown, source = 'config'): PipelineConfig {

@@ -4,7 +4,7 @@
  * store, `schedules/<scheduleId>/state.json`, holding the current estimator and
  * its test accuracy, every object the schedule has consumed, and the run log.
  */
-import type { EstimatorRef } from './types.js';
+import type { EstimatorRef, Ref } from './types.js';
 
 /** Schedule ids: letters, digits, `.`, `-` and `_` (they name a folder of the store). */
 export const SCHEDULE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
@@ -84,4 +84,19 @@ export interface ScheduleState {
   consumed: ConsumedObject[];
   /** The last `RUN_LOG_LIMIT` runs, oldest first. */
   runs: ScheduleRun[];
+}
+
+/** What a round starts from: the state's generation, the current estimator, and the watched objects not yet consumed. */
+export interface ScheduleScan {
+  generation: number;
+  /** Accuracy null: the starting estimator was never scored (the round scores it). */
+  current: Omit<CurrentEstimator, 'accuracy'> & { accuracy: number | null };
+  fresh: WatchedObject[];
+}
+
+/** The new data of a round: one split (null when nothing new remained), and every object read. */
+export interface ImportedData {
+  data: Ref | null;
+  samples: number;
+  consumed: ConsumedObject[];
 }

@@ -1,8 +1,32 @@
 /**
- * Storage errors. Errors with `nonRetryable = true` are bad input (a corrupt or
- * missing artifact that retrying cannot fix); activities turn them into
- * non-retryable Temporal failures. Everything else is treated as transient.
+ * lightpath's error types. Every one carries `nonRetryable = true`: it is bad input
+ * (a malformed config or data file, a corrupt or missing artifact, an impossible
+ * setting) that a retry cannot fix, and the activity interceptor turns it into a
+ * non-retryable Temporal failure with the same message. Any other error is treated
+ * as transient and retried.
  */
+
+/** Thrown for an invalid configuration or request; the message names every bad field. */
+export class ConfigError extends Error {
+  readonly nonRetryable = true;
+  constructor(
+    message: string,
+    readonly issues: { path: string; message: string }[] = [],
+  ) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+/** A malformed data file, an impossible model or training setting. */
+export class InvalidInputError extends Error {
+  readonly nonRetryable = true;
+  constructor(message: string) {
+    super(message);
+    this.name = 'InvalidInputError';
+  }
+}
+/** An artifact whose bytes do not match its reference's SHA-256. */
 export class CorruptArtifactError extends Error {
   readonly nonRetryable = true;
   constructor(uri: string, expected: string, actual: string) {

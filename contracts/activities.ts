@@ -1,0 +1,75 @@
+/**
+ * The activities of each worker role, as interfaces: what a workflow may call on a
+ * task queue is exactly what the workers of that queue register (workers/roles.ts
+ * checks its implementations against these with `satisfies`). Workflows proxy these
+ * types and never import activities/.
+ */
+import type { ConsumedObject, ImportedData, ScheduleRun, ScheduleScan, WatchedObject } from './schedule-state.js';
+import type {
+  EstimatorRef,
+  EvaluateInput,
+  EvaluateResult,
+  InitializeInput,
+  InitializeResult,
+  ManifestDraft,
+  ModelRefs,
+  PrepareDataInput,
+  PreparedData,
+  Ref,
+  StageLookup,
+  StructureRef,
+  TrainInput,
+  TrainResult,
+} from './types.js';
+
+/** Feature map of a new GLAI estimator (METHODS.md §3); ignored when updating one. */
+export interface FeatureOptions {
+  /** Hidden layer whose ReLU outputs are the features' values (0-based). */
+  valueLayer?: number;
+  /** Hidden layer whose masks gate them; default: the last hidden layer. */
+  gateLayer?: number;
+}
+
+/** How a GLAI estimator is fitted: on `structure`, with ridge λ, on top of `previous` when given. */
+export interface FitSettings {
+  store: string;
+  structure: StructureRef;
+  features?: FeatureOptions;
+  lambda: number;
+  /** Add to this estimator's statistics (incremental retraining); λ and feature map come from it. */
+  previous?: EstimatorRef | null;
+}
+
+/** Test accuracies of a GLAI estimator and of its selector network. */
+export interface EstimatorScores {
+  estimatorAccuracy: number;
+  selectorAccuracy: number;
+}
+
+/** The light activities `lightpath` (cpu) workers run. */
+export interface CpuActivities {
+  prepareData(input: PrepareDataInput): Promise<PreparedData>;
+  importShard(input: { store: string; source: string }): Promise<Ref>;
+  initializeModel(input: InitializeInput): Promise<InitializeResult>;
+  writeRunManifest(input: { store: string; manifest: ManifestDraft }): Promise<string>;
+  extractStructure(input: { model: ModelRefs }): Promise<StructureRef>;
+  mergeEstimators(input: { store: string; estimators: EstimatorRef[] }): Promise<EstimatorRef>;
+  trainingSlots(): Promise<{ slots: number; workers: number }>;
+  lookupStage(input: { store: string; stage: string; inputs: unknown; previousRunId?: string | null; force?: boolean }): Promise<StageLookup>;
+  scanSchedule(input: { store: string; scheduleId: string; structureId: string; watch: string; start: ScheduleScan['current'] }): Promise<ScheduleScan>;
+  importWatched(input: { store: string; scheduleId: string; run: string; test: Ref; objects: WatchedObject[] }): Promise<ImportedData>;
+  commitScheduleRun(input: { store: string; scheduleId: string; structureId: string; generation: number; run: ScheduleRun; consumed: ConsumedObject[] }): Promise<{ generation: number; uri: string }>;
+}
+
+/** Training and inference: what `lightpath-gpu` workers run. */
+export interface GpuActivities {
+  trainModel(input: TrainInput): Promise<TrainResult>;
+  evaluateModel(input: EvaluateInput): Promise<EvaluateResult>;
+  fitEstimator(input: FitSettings & { data: Ref }): Promise<EstimatorRef>;
+  evaluateEstimator(input: { structure: StructureRef; estimator: EstimatorRef; test: Ref }): Promise<EstimatorScores>;
+}
+
+/** A federated site's worker (`lightpath-site-<name>`): fits on its own data, which never leaves the site. */
+export interface SiteActivities {
+  fitSiteEstimator(input: FitSettings): Promise<EstimatorRef>;
+}
