@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 import { openStore } from '../storage/open.js';
 import { readManifest } from '../storage/manifest.js';
-import type { Ref, StageLookup, TrainHeartbeat } from '../contracts/types.js';
+import type { StageLookup, TrainHeartbeat } from '../contracts/types.js';
 
 /** The compiled package's `dist/` (or, run from source, the repository). */
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');

@@ -26,7 +26,7 @@ import type { Candidate, Decision } from '../contracts/search.js';
 import { candidatesQuery, decisionsQuery, setBandSignal, setWeightDecaySignal, stopCandidateSignal, stopSearchSignal, trainingProgressSignal } from '../contracts/signals.js';
 import { cpuActivities, trainingActivities } from './activities.js';
 import { ouiBandVerdict } from '../ml/oui-pruner.js';
-import type { ModelRefs, PreparedData, Ref, TrainResult } from '../contracts/types.js';
+import type { ModelRefs, PreparedData, TrainResult } from '../contracts/types.js';
 import { type EpochMetrics } from '../contracts/runs.js';
 
 /** Input of `weightDecaySearch`. */

@@ -1,9 +1,6 @@
-/** `lightpath serve`: the client API over HTTP (http/). */
+/** `lightpath serve`: the client API over HTTP (http/, hosted by workers/api-server.ts). */
 import { InvalidArgumentError, type Command } from 'commander';
-import { ConfigError } from '../../contracts/errors.js';
-import { refuseToServe } from '../../http/auth.js';
-import { loggerOptions } from '../../http/logging.js';
-import { buildServer } from '../../http/server.js';
+import { checkServable, serveApi } from '../../workers/api-server.js';
 import { fail, withClient } from '../shared.js';
 
 /** Adds `serve` to the program. */
@@ -19,19 +16,21 @@ export function registerServe(program: Command): void {
     }, 8080)
     .action(async (o: { host: string; port: number }) => {
       const token = process.env.LIGHTPATH_API_TOKEN || undefined;
-      const refused = refuseToServe(o.host, token);
-      if (refused) fail(new ConfigError(refused, []));
-      await withClient(async (lp) => {
-        const app = await buildServer(lp, { token, logger: loggerOptions() });
-        const stopped = new Promise((resolve) => {
-          process.once('SIGINT', resolve);
-          process.once('SIGTERM', resolve);
-        });
-        const url = await app.listen({ host: o.host, port: o.port });
-        const guard = token ? 'bearer token required on /v1' : 'no LIGHTPATH_API_TOKEN: open to every local user';
-        process.stderr.write(`lightpath API on ${url} (${guard}; OpenAPI at ${url}/openapi.json)\n`);
-        await stopped;
-        await app.close();
-      });
+      try {
+        checkServable(o.host, token);
+      } catch (e) {
+        fail(e);
+      }
+      await withClient((lp) =>
+        serveApi(lp, {
+          host: o.host,
+          port: o.port,
+          token,
+          onListening: (url) => {
+            const guard = token ? 'bearer token required on /v1' : 'no LIGHTPATH_API_TOKEN: open to every local user';
+            process.stderr.write(`lightpath API on ${url} (${guard}; OpenAPI at ${url}/openapi.json)\n`);
+          },
+        }),
+      );
     });
 }

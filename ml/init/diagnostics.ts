@@ -23,7 +23,12 @@ export async function skewedShare(z: tf.Tensor2D, alpha: number): Promise<number
 export async function ouiOfPatterns(z: tf.Tensor2D, batch = 8): Promise<number> {
   const i: number[] = [];
   const j: number[] = [];
-  for (let a = 0; a < batch; a++) for (let b = a + 1; b < batch; b++) (i.push(a), j.push(b));
+  for (let a = 0; a < batch; a++) {
+    for (let b = a + 1; b < batch; b++) {
+      i.push(a);
+      j.push(b);
+    }
+  }
   const batches = Math.floor(z.shape[0] / batch);
   const v = tf.tidy(() => {
     const vals: tf.Scalar[] = [];

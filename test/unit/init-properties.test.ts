@@ -20,7 +20,7 @@ before(async () => {
 
 function rank(w: Float64Array, m: number, n: number): number {
   const M = m >= n ? new Matrix(m, n) : new Matrix(n, m);
-  for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) (m >= n ? M.set(i, j, w[i * n + j]!) : M.set(j, i, w[i * n + j]!));
+  for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) M.set(m >= n ? i : j, m >= n ? j : i, w[i * n + j]!);
   const s = new SingularValueDecomposition(M, { computeLeftSingularVectors: false, computeRightSingularVectors: false }).diagonal;
   return s.filter((x) => x > s[0]! * 1e-6).length;
 }

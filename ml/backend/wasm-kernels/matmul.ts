@@ -147,7 +147,7 @@ function batchedProduct(
   // Transpose each operand once for all batch elements: [n,R,C] → [n,C,R].
   const a3 = ta ? s.transpose(s.reshape(a, [batchA, ar, ac]), [0, 2, 1]) : s.reshape(a, [batchA, ar, ac]);
   const b3 = tb ? s.transpose(s.reshape(b, [batchB, br, bc]), [0, 2, 1]) : s.reshape(b, [batchB, br, bc]);
-  const [, m, k] = a3.shape as [number, number, number];
+  const [, m] = a3.shape as [number, number, number];
   const n = b3.shape[2]!;
   const out = s.track(backend.makeOutput([batch, m, n], 'float32'));
   const aIdx = broadcastIndex(outOuter, aOuter);
