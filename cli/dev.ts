@@ -10,6 +10,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureFashionMnist, ensureTemporal } from '../scripts/provision.js';
 import { buildNativeBlas, describeNativeBuild } from '../scripts/build-native.js';
+import { ensureOpenBlasDev } from '../scripts/openblas.js';
 import { startTemporal } from './dev-services.js';
 import { connect } from '../client/connect.js';
 import { followRun, summaryLines } from './progress.js';
@@ -35,6 +36,7 @@ export async function runDev(opts: DevOptions = {}): Promise<void> {
   const say = (s: string) => process.stdout.write(`${s}\n`);
   ensureTemporal();
   await ensureFashionMnist();
+  ensureOpenBlasDev();
   say(describeNativeBuild(buildNativeBlas()));
   const home = lightpathHome();
   mkdirSync(home, { recursive: true });
