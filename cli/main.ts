@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 /** The `lightpath` command: one file per subcommand under cli/commands/. */
 import { Command } from 'commander';
 import { registerDev } from './commands/dev.js';

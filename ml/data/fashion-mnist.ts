@@ -1,6 +1,6 @@
 /**
  * Fashion-MNIST from its four gzip IDX files (Debian's `dataset-fashion-mnist`
- * installs them in /usr/share/datasets/fashion-mnist; `scripts/provision.mjs`
+ * installs them in /usr/share/datasets/fashion-mnist; `scripts/provision.ts`
  * downloads and checksums them elsewhere).
  */
 import { readFile } from 'node:fs/promises';

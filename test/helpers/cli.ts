@@ -9,10 +9,13 @@ export interface CliRun {
   stderr: string;
 }
 
+/** The CLI from source, as the repository runs it (`npm start`): Node with tsx, then cli/main.ts. */
+export const CLI_FROM_SOURCE = ['--import', 'tsx', 'cli/main.ts'];
+
 /** Runs `lightpath <args>` with the test's environment (plus `env`); never throws on a non-zero exit. */
 export async function cli(args: string[], env: Record<string, string> = {}): Promise<CliRun> {
   try {
-    const r = await promisify(execFile)(process.execPath, ['bin/lightpath.js', ...args], { encoding: 'utf8', env: { ...process.env, ...env } });
+    const r = await promisify(execFile)(process.execPath, [...CLI_FROM_SOURCE, ...args], { encoding: 'utf8', env: { ...process.env, ...env } });
     return { status: 0, stdout: r.stdout, stderr: r.stderr };
   } catch (e) {
     const err = e as { code: number; stdout: string; stderr: string };

@@ -59,7 +59,7 @@ export async function startWorkers(address: string, roles: WorkerRole[], gpuSlot
 
 /** `lightpath worker <args>` in its own process (so a test can SIGKILL it), polling the test server. */
 export function spawnWorker(address: string, args: string[]): ChildProcess {
-  return spawn(process.execPath, ['bin/lightpath.js', 'worker', ...args], {
+  return spawn(process.execPath, ['--import', 'tsx', 'cli/main.ts', 'worker', ...args], {
     env: { ...process.env, TEMPORAL_ADDRESS: address },
     stdio: ['ignore', 'inherit', 'inherit'],
   });

@@ -31,7 +31,7 @@ const CONFIG = {
 function gpuWorker(flags: string[]): { child: ChildProcess; stderr: () => string } {
   const env: NodeJS.ProcessEnv = { ...process.env, TEMPORAL_ADDRESS: stack.svc.temporal.address };
   for (const k of ['LIGHTPATH_BACKEND', 'LIGHTPATH_ALLOW_CPU', 'LIGHTPATH_ALLOW_SOFTWARE_GPU', 'LIGHTPATH_GPU_ADAPTER']) delete env[k];
-  const child = spawn(process.execPath, ['bin/lightpath.js', 'worker', '--role', 'gpu', ...flags], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'cli/main.ts', 'worker', '--role', 'gpu', ...flags], { env, stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
   return { child, stderr: () => err };
@@ -97,7 +97,7 @@ test('trainPipeline on a gpu worker on the software Vulkan adapter (webgpu) reco
 
 test('lightpath doctor --json lists the backends, the WebGPU adapters and Temporal', async () => {
   const out = await new Promise<string>((resolve, reject) => {
-    const child = spawn(process.execPath, ['bin/lightpath.js', 'doctor', '--json'], { env: { ...process.env, TEMPORAL_ADDRESS: stack.svc.temporal.address }, stdio: ['ignore', 'pipe', 'ignore'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', 'cli/main.ts', 'doctor', '--json'], { env: { ...process.env, TEMPORAL_ADDRESS: stack.svc.temporal.address }, stdio: ['ignore', 'pipe', 'ignore'] });
     let text = '';
     child.stdout!.on('data', (d: Buffer) => (text += d.toString()));
     child.once('exit', (code) => (code === 0 ? resolve(text) : reject(new Error(`doctor exited with ${code}`))));

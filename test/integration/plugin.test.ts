@@ -9,7 +9,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import proto from '@temporalio/proto';
-import { lightpath } from 'lightpath/plugin';
+import { lightpath } from '../../workers/plugin.js';
 import { startServices, type Services } from '../helpers/services.js';
 import { storeForUri } from '../../storage/open.js';
 import type { RunManifest } from '../../storage/manifest.js';
