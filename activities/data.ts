@@ -18,7 +18,12 @@ export async function prepareData(input: PrepareDataInput): Promise<PreparedData
   }
   const store = openStore(input.store);
   const split = seededSplit(train.count, input.validationSize, input.seed);
-  const trainRows = input.trainLimit ? Rng.fromSeed(input.seed + 1).shuffle(split.train.slice()).subarray(0, input.trainLimit).sort() : split.train;
+  const trainRows = input.trainLimit
+    ? Rng.fromSeed(input.seed + 1)
+        .shuffle(split.train.slice())
+        .subarray(0, input.trainLimit)
+        .sort()
+    : split.train;
   const trainSet = subset(train, trainRows);
   const valSet = input.validationSize > 0 ? subset(train, split.val) : null;
   return {

@@ -16,7 +16,9 @@ const LSUV_BATCH = 512;
 /** LSUV's data-dependent step on a seeded batch of the training split. */
 async function lsuvOnTrainingBatch(model: tf.LayersModel, data: Ref, seed: number): Promise<void> {
   const split = await readSplit(data);
-  const rows = Rng.fromSeed(seed).shuffle(Int32Array.from({ length: split.count }, (_, i) => i)).subarray(0, Math.min(LSUV_BATCH, split.count));
+  const rows = Rng.fromSeed(seed)
+    .shuffle(Int32Array.from({ length: split.count }, (_, i) => i))
+    .subarray(0, Math.min(LSUV_BATCH, split.count));
   const x = new Float32Array(rows.length * split.dim);
   rows.forEach((r, k) => {
     for (let d = 0; d < split.dim; d++) x[k * split.dim + d] = split.images[r * split.dim + d]! / 255;

@@ -92,7 +92,14 @@ function checked(set: ImageSet, uri: string, test: { dim: number; classes: numbe
  * state is no longer at `generation`; a retry of a write that already landed
  * finds its own run and succeeds.
  */
-export async function commitScheduleRun(input: { store: string; scheduleId: string; structureId: string; generation: number; run: ScheduleRun; consumed: ConsumedObject[] }): Promise<{ generation: number; uri: string }> {
+export async function commitScheduleRun(input: {
+  store: string;
+  scheduleId: string;
+  structureId: string;
+  generation: number;
+  run: ScheduleRun;
+  consumed: ConsumedObject[];
+}): Promise<{ generation: number; uri: string }> {
   const store = openStore(input.store);
   const key = scheduleStateKey(input.scheduleId);
   const state = await readState(input.store, input.scheduleId);

@@ -54,11 +54,7 @@ export async function trainModel(input: TrainInput): Promise<TrainResult> {
   const previous = await lastCheckpoint(info.heartbeatDetails as TrainHeartbeat | undefined, store, latestKey);
   const startRef = previous?.checkpoint ?? input.from ?? null;
   const resumeFrom: TrainCheckpoint | null = startRef ? await readCheckpoint(startRef) : null;
-  const [model, train, val] = await Promise.all([
-    readModel(input.initial),
-    readSplit(input.data.train),
-    input.data.val ? readSplit(input.data.val) : Promise.resolve(null),
-  ]);
+  const [model, train, val] = await Promise.all([readModel(input.initial), readSplit(input.data.train), input.data.val ? readSplit(input.data.val) : Promise.resolve(null)]);
 
   let last: TrainHeartbeat = previous ?? { epoch: 0, checkpoint: null, metrics: null };
   ctx.heartbeat(last);

@@ -68,7 +68,9 @@ const options: TrainOptions = {
 const backend = await selectBackend();
 const fm = await loadFashionMnist();
 const limit = quick ? 6000 : fm.train.count;
-const order = Rng.fromSeed(SEED).shuffle(Int32Array.from({ length: fm.train.count }, (_, i) => i)).subarray(0, limit);
+const order = Rng.fromSeed(SEED)
+  .shuffle(Int32Array.from({ length: fm.train.count }, (_, i) => i))
+  .subarray(0, limit);
 const train = imagesToData(fm.train, 10, order);
 const test = imagesToData(fm.test, 10, quick ? Array.from({ length: 2000 }, (_, i) => i) : undefined);
 console.log(`backend ${backend.name}; selector 784-${hidden.join('-')}-10, ${epochs} epochs; train ${train.count}, test ${test.count}`);
@@ -128,8 +130,14 @@ const D = featureDim(sel.weights, fspec);
 const selectorAccuracy = await accuracyOf(test, (x) => sel.model.apply(x) as tf.Tensor2D);
 const thresholds = [0.05, 0.02, 0.01];
 const settled = thresholds.map((t) => {
-  const patterns = settledEpoch(sel.history.map((h) => h.patternChange), t);
-  const weights = settledEpoch(sel.history.map((h) => h.weightChange), t);
+  const patterns = settledEpoch(
+    sel.history.map((h) => h.patternChange),
+    t,
+  );
+  const weights = settledEpoch(
+    sel.history.map((h) => h.weightChange),
+    t,
+  );
   return { threshold: t, patterns, weights, ratio: patterns && weights ? weights / patterns : null };
 });
 for (const h of sel.history) console.log(`  epoch ${String(h.epoch).padStart(2)}  pattern change ${h.patternChange!.toFixed(4)}  weight change ${h.weightChange!.toFixed(4)}`);
@@ -190,7 +198,9 @@ for (let k = 1; k <= 5; k++) {
 const glaiTotal = incremental.reduce((s, r) => s + r.glaiSeconds, 0);
 const dnnTotal = incremental.reduce((s, r) => s + r.dnnSeconds, 0);
 const last = incremental.at(-1)!;
-console.log(`  total: GLAI ${glaiTotal.toFixed(1)} s vs DNN ${dnnTotal.toFixed(1)} s → ${(dnnTotal / glaiTotal).toFixed(1)}× less time; final accuracy ${pct(last.glaiAccuracy)} vs ${pct(last.dnnAccuracy)} (${((last.glaiAccuracy - last.dnnAccuracy) * 100).toFixed(2)} points)`);
+console.log(
+  `  total: GLAI ${glaiTotal.toFixed(1)} s vs DNN ${dnnTotal.toFixed(1)} s → ${(dnnTotal / glaiTotal).toFixed(1)}× less time; final accuracy ${pct(last.glaiAccuracy)} vs ${pct(last.dnnAccuracy)} (${((last.glaiAccuracy - last.dnnAccuracy) * 100).toFixed(2)} points)`,
+);
 base.model.dispose();
 
 // 4. Merge across sites.
@@ -210,7 +220,9 @@ for (const K of [3, 10]) {
   const mergeSeconds = seconds(t0);
   const m = { sites: K, maxRelDiff: maxRel(w, centralW), accuracy: await estimatorAccuracy(sel.weights, fspec, w, D), siteSeconds, mergeSeconds };
   merges.push(m);
-  console.log(`  ${K} sites: max rel. weight difference ${m.maxRelDiff.toExponential(2)}, accuracy ${pct(m.accuracy)} (central ${pct(statsAccuracy)}); slowest site ${siteSeconds.toFixed(1)} s, merge+solve ${mergeSeconds.toFixed(2)} s`);
+  console.log(
+    `  ${K} sites: max rel. weight difference ${m.maxRelDiff.toExponential(2)}, accuracy ${pct(m.accuracy)} (central ${pct(statsAccuracy)}); slowest site ${siteSeconds.toFixed(1)} s, merge+solve ${mergeSeconds.toFixed(2)} s`,
+  );
   if (K === 10) {
     for (let k = 2; k <= 10; k += 2) {
       const sub = parts.slice(0, k);
@@ -227,10 +239,12 @@ const averaged: { kind: string; sites: number; accuracy: number; central: number
   const shards = Array.from({ length: K }, (_, k) => rowsOf(train, Math.floor((k * train.count) / K), Math.floor(((k + 1) * train.count) / K)));
   const lin = await Promise.all(shards.map(async (d) => ({ weights: [await trainLinearSgd(sel.weights, fspec, new Float32Array(D * 10), d, sgd)], count: d.count })));
   averaged.push({ kind: 'linear SGD', sites: K, accuracy: await estimatorAccuracy(sel.weights, fspec, weightedAverage(lin)[0]!, D), central: sgdAccuracy });
-  const vals = await Promise.all(shards.map(async (d) => {
-    const v = await trainValueNetwork(sel.weights, v0, d, sgd);
-    return { weights: [...v.kernels, ...v.biases], count: d.count };
-  }));
+  const vals = await Promise.all(
+    shards.map(async (d) => {
+      const v = await trainValueNetwork(sel.weights, v0, d, sgd);
+      return { weights: [...v.kernels, ...v.biases], count: d.count };
+    }),
+  );
   const avg = weightedAverage(vals);
   const L = v0.kernels.length;
   averaged.push({ kind: 'value network', sites: K, accuracy: await valueAccuracy(sel.weights, { kernels: avg.slice(0, L), biases: avg.slice(L) }), central: valueNetAccuracy });
@@ -255,7 +269,9 @@ for (const dim of quick ? [1024, 2048] : [1024, 2048, 4096, 8192]) {
   if (blas) solveStats(s, lambda, blas);
   const row = { dim, statsMiB: (s.a.byteLength + s.b.byteLength) / 2 ** 20, secondsPer1000: blas ? secondsPer1000 : NaN, solveSeconds: blas ? seconds(t0) : NaN };
   scaling.push(row);
-  console.log(`  D ${String(dim).padStart(5)}: A+B ${row.statsMiB.toFixed(0).padStart(4)} MiB (float64; twice that while solving), ${row.secondsPer1000.toFixed(2)} s per 1,000 samples, solve ${row.solveSeconds.toFixed(2)} s${blas ? '' : ' (needs the native provider)'}`);
+  console.log(
+    `  D ${String(dim).padStart(5)}: A+B ${row.statsMiB.toFixed(0).padStart(4)} MiB (float64; twice that while solving), ${row.secondsPer1000.toFixed(2)} s per 1,000 samples, solve ${row.solveSeconds.toFixed(2)} s${blas ? '' : ' (needs the native provider)'}`,
+  );
 }
 
 const results = {
@@ -272,30 +288,85 @@ const results = {
 writeFileSync(join(outDir, 'glai.json'), `${JSON.stringify(results, null, 2)}\n`);
 
 const schema = 'https://vega.github.io/schema/vega-lite/v5.json';
-await writeSvg({
-  $schema: schema,
-  title: 'Fashion-MNIST: per-epoch change of ReLU patterns vs weights',
-  data: { values: sel.history.flatMap((h) => [{ epoch: h.epoch, kind: 'patterns (flipped bits)', change: h.patternChange }, { epoch: h.epoch, kind: 'weights (relative L2)', change: h.weightChange }]) },
-  mark: { type: 'line', point: true },
-  encoding: { x: { field: 'epoch', type: 'quantitative' }, y: { field: 'change', type: 'quantitative', scale: { type: 'log' } }, color: { field: 'kind', type: 'nominal' } },
-  width: 480,
-  height: 300,
-}, join(outDir, 'glai-stabilization.svg'));
-await writeSvg({
-  $schema: schema,
-  title: 'Incremental retraining per shard: GLAI update vs DNN retrain',
-  data: { values: incremental.flatMap((r) => [{ seen: r.seen, method: 'GLAI', seconds: r.glaiSeconds, accuracy: r.glaiAccuracy }, { seen: r.seen, method: 'DNN retrain', seconds: r.dnnSeconds, accuracy: r.dnnAccuracy }]) },
-  hconcat: [
-    { mark: { type: 'line', point: true }, encoding: { x: { field: 'seen', type: 'quantitative', title: 'samples seen' }, y: { field: 'seconds', type: 'quantitative', scale: { type: 'log' }, title: 'wall time (s)' }, color: { field: 'method', type: 'nominal' } }, width: 300, height: 260 },
-    { mark: { type: 'line', point: true }, encoding: { x: { field: 'seen', type: 'quantitative', title: 'samples seen' }, y: { field: 'accuracy', type: 'quantitative', scale: { zero: false }, title: 'test accuracy' }, color: { field: 'method', type: 'nominal' } }, width: 300, height: 260 },
-  ],
-}, join(outDir, 'glai-incremental.svg'));
-await writeSvg({
-  $schema: schema,
-  title: 'Merge: accuracy by number of sites, and merge+solve time as data grows',
-  hconcat: [
-    { data: { values: [{ sites: 1, accuracy: statsAccuracy, kind: 'statistics' }, ...merges.map((m) => ({ sites: m.sites, accuracy: m.accuracy, kind: 'statistics' })), ...averaged.map((a) => ({ sites: a.sites, accuracy: a.accuracy, kind: a.kind }))] }, mark: { type: 'point', filled: true, size: 80 }, encoding: { x: { field: 'sites', type: 'ordinal' }, y: { field: 'accuracy', type: 'quantitative', scale: { zero: false } }, color: { field: 'kind', type: 'nominal' } }, width: 260, height: 260 },
-    { data: { values: mergeCost }, mark: { type: 'line', point: true }, encoding: { x: { field: 'samples', type: 'quantitative' }, y: { field: 'mergeSeconds', type: 'quantitative', scale: { zero: true }, title: 'merge + solve (s)' } }, width: 260, height: 260 },
-  ],
-}, join(outDir, 'glai-merge.svg'));
+await writeSvg(
+  {
+    $schema: schema,
+    title: 'Fashion-MNIST: per-epoch change of ReLU patterns vs weights',
+    data: {
+      values: sel.history.flatMap((h) => [
+        { epoch: h.epoch, kind: 'patterns (flipped bits)', change: h.patternChange },
+        { epoch: h.epoch, kind: 'weights (relative L2)', change: h.weightChange },
+      ]),
+    },
+    mark: { type: 'line', point: true },
+    encoding: { x: { field: 'epoch', type: 'quantitative' }, y: { field: 'change', type: 'quantitative', scale: { type: 'log' } }, color: { field: 'kind', type: 'nominal' } },
+    width: 480,
+    height: 300,
+  },
+  join(outDir, 'glai-stabilization.svg'),
+);
+await writeSvg(
+  {
+    $schema: schema,
+    title: 'Incremental retraining per shard: GLAI update vs DNN retrain',
+    data: {
+      values: incremental.flatMap((r) => [
+        { seen: r.seen, method: 'GLAI', seconds: r.glaiSeconds, accuracy: r.glaiAccuracy },
+        { seen: r.seen, method: 'DNN retrain', seconds: r.dnnSeconds, accuracy: r.dnnAccuracy },
+      ]),
+    },
+    hconcat: [
+      {
+        mark: { type: 'line', point: true },
+        encoding: {
+          x: { field: 'seen', type: 'quantitative', title: 'samples seen' },
+          y: { field: 'seconds', type: 'quantitative', scale: { type: 'log' }, title: 'wall time (s)' },
+          color: { field: 'method', type: 'nominal' },
+        },
+        width: 300,
+        height: 260,
+      },
+      {
+        mark: { type: 'line', point: true },
+        encoding: {
+          x: { field: 'seen', type: 'quantitative', title: 'samples seen' },
+          y: { field: 'accuracy', type: 'quantitative', scale: { zero: false }, title: 'test accuracy' },
+          color: { field: 'method', type: 'nominal' },
+        },
+        width: 300,
+        height: 260,
+      },
+    ],
+  },
+  join(outDir, 'glai-incremental.svg'),
+);
+await writeSvg(
+  {
+    $schema: schema,
+    title: 'Merge: accuracy by number of sites, and merge+solve time as data grows',
+    hconcat: [
+      {
+        data: {
+          values: [
+            { sites: 1, accuracy: statsAccuracy, kind: 'statistics' },
+            ...merges.map((m) => ({ sites: m.sites, accuracy: m.accuracy, kind: 'statistics' })),
+            ...averaged.map((a) => ({ sites: a.sites, accuracy: a.accuracy, kind: a.kind })),
+          ],
+        },
+        mark: { type: 'point', filled: true, size: 80 },
+        encoding: { x: { field: 'sites', type: 'ordinal' }, y: { field: 'accuracy', type: 'quantitative', scale: { zero: false } }, color: { field: 'kind', type: 'nominal' } },
+        width: 260,
+        height: 260,
+      },
+      {
+        data: { values: mergeCost },
+        mark: { type: 'line', point: true },
+        encoding: { x: { field: 'samples', type: 'quantitative' }, y: { field: 'mergeSeconds', type: 'quantitative', scale: { zero: true }, title: 'merge + solve (s)' } },
+        width: 260,
+        height: 260,
+      },
+    ],
+  },
+  join(outDir, 'glai-merge.svg'),
+);
 console.log(`\nresults: ${join(outDir, 'glai.json')}; plots: glai-stabilization.svg, glai-incremental.svg, glai-merge.svg`);

@@ -348,7 +348,16 @@ async function main(): Promise<void> {
 
   const out = join(dirname(fileURLToPath(import.meta.url)), 'results', 'kernels.json');
   mkdirSync(dirname(out), { recursive: true });
-  const env = { node: process.version, tfjs: tf.version.tfjs, wasmThreads: getThreadsCount(), nativeBlas: nativeBlas().detail, cpu: cpus()[0]?.model, cores: cpus().length, batch: BATCH, date: new Date().toISOString() };
+  const env = {
+    node: process.version,
+    tfjs: tf.version.tfjs,
+    wasmThreads: getThreadsCount(),
+    nativeBlas: nativeBlas().detail,
+    cpu: cpus()[0]?.model,
+    cores: cpus().length,
+    batch: BATCH,
+    date: new Date().toISOString(),
+  };
   writeFileSync(out, JSON.stringify({ env, throughput: results, kernels }, null, 2) + '\n');
   console.log(`\nwrote ${out}`);
 }

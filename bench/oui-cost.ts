@@ -37,7 +37,11 @@ for (const [name, spec, steps] of MODELS) {
         if (withOui) oui = tf.keep(ouiBatch(activations, pairs));
         return tf.losses.softmaxCrossEntropy(y, output) as tf.Scalar;
       }, vars);
-      opt.apply(vars, vars.map((v) => grads[v.name]!), 1e-3);
+      opt.apply(
+        vars,
+        vars.map((v) => grads[v.name]!),
+        1e-3,
+      );
     });
     await vars[0]!.data();
     if (oui) {

@@ -109,7 +109,10 @@ async function throughputSection() {
   const backends = [selected.name, ...(native ? ['wasm'] : []), ...(tfName === 'cpu' ? [] : ['cpu'])];
   for (const backend of backends) {
     await use(backend);
-    for (const [name, spec] of [['mlp', MLP], ['cnn', CNN]] as const) {
+    for (const [name, spec] of [
+      ['mlp', MLP],
+      ['cnn', CNN],
+    ] as const) {
       const slow = backend === 'cpu';
       const batches = slow ? (name === 'cnn' ? 1 : 10) : quick ? (name === 'cnn' ? 4 : 20) : name === 'cnn' ? 40 : 200;
       if (!slow) await loopThroughput(spec, 2, 0);
@@ -189,7 +192,15 @@ async function initSection() {
       const t0 = performance.now();
       const out = await trainInThread({ model: parts, train: toRaw(train, rows), val, options: { ...baseOptions(epochs, 10), seed: 42 }, resumeFrom: null });
       const acc = out.checkpoint.history.map((h) => h.valAccuracy!);
-      const r = { model: job.model, initializer: job.initializer, trainSamples: rows.length, valAccuracy: acc, maxValAccuracy: Math.max(...acc), auc: auc(acc), seconds: (performance.now() - t0) / 1000 };
+      const r = {
+        model: job.model,
+        initializer: job.initializer,
+        trainSamples: rows.length,
+        valAccuracy: acc,
+        maxValAccuracy: Math.max(...acc),
+        auc: auc(acc),
+        seconds: (performance.now() - t0) / 1000,
+      };
       results.push(r);
       console.log(`  ${r.model} ${r.initializer}: max val ${(r.maxValAccuracy * 100).toFixed(2)} %, AUC ${r.auc.toFixed(2)} (${r.seconds.toFixed(0)} s)`);
     }
@@ -220,7 +231,9 @@ async function initSection() {
 const t = await throughputSection();
 const provider = t.backend.native ? `; native BLAS provider ${t.backend.native.active ? `active: ${t.backend.native.detail}` : `inactive: ${t.backend.native.detail}`}` : '';
 console.log(`\nTraining throughput (batch ${BATCH}, samples/s; ${t.backend.name} selected${provider})`);
-console.table(t.rows.map((r) => ({ backend: r.backend, model: r.model, 'samples/s': Math.round(r.samplesPerSecond), 'peak RSS MiB': Math.round(r.peakRssMiB), 'peak tensors MiB': Math.round(r.peakTensorMiB) })));
+console.table(
+  t.rows.map((r) => ({ backend: r.backend, model: r.model, 'samples/s': Math.round(r.samplesPerSecond), 'peak RSS MiB': Math.round(r.peakRssMiB), 'peak tensors MiB': Math.round(r.peakTensorMiB) })),
+);
 console.log('OUI overhead (every 10th batch vs off)');
 console.table(t.overhead.map((o) => ({ backend: o.backend, model: o.model, 'with OUI': Math.round(o.withOui), 'without OUI': Math.round(o.withoutOui), 'overhead %': o.overheadPercent.toFixed(2) })));
 const torch = torchReference(1);
@@ -242,7 +255,9 @@ if (torch) {
 }
 const init = args['skip-init'] ? null : (console.log('\nInitialization comparison on Fashion-MNIST'), await initSection());
 if (init) {
-  console.table(init.results.map((r) => ({ model: r.model, initializer: r.initializer, 'train samples': r.trainSamples, 'max val acc %': (r.maxValAccuracy * 100).toFixed(2), AUC: r.auc.toFixed(2) })));
+  console.table(
+    init.results.map((r) => ({ model: r.model, initializer: r.initializer, 'train samples': r.trainSamples, 'max val acc %': (r.maxValAccuracy * 100).toFixed(2), AUC: r.auc.toFixed(2) })),
+  );
   console.log(`plot: ${join(outDir, 'init-comparison.svg')}`);
 }
 writeFileSync(join(outDir, 'bench.json'), JSON.stringify({ date: new Date().toISOString(), quick, throughput: t, torch, init }, null, 2));

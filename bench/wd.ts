@@ -103,7 +103,15 @@ try {
         for (const c of full) {
           const acc = await testAccuracy(c.model!);
           const meanOui = c.oui.slice(Math.max(1, Math.ceil(epochs / 10)) - 1).reduce((a, b) => a + b, 0) / Math.max(1, c.oui.length - Math.max(1, Math.ceil(epochs / 10)) + 1);
-          gridDetail.push({ model, weightDecay: c.weightDecay, 'test acc %': +(acc * 100).toFixed(2), 'final OUI': +c.oui.at(-1)!.toFixed(3), 'mean OUI after warm-up': +meanOui.toFixed(3), inBand: meanOui >= band[0] && meanOui <= band[1], oui: c.oui.map((o) => +o.toFixed(3)) });
+          gridDetail.push({
+            model,
+            weightDecay: c.weightDecay,
+            'test acc %': +(acc * 100).toFixed(2),
+            'final OUI': +c.oui.at(-1)!.toFixed(3),
+            'mean OUI after warm-up': +meanOui.toFixed(3),
+            inBand: meanOui >= band[0] && meanOui <= band[1],
+            oui: c.oui.map((o) => +o.toFixed(3)),
+          });
           c.oui.forEach((o, i) => curves.push({ model, weightDecay: c.weightDecay.toExponential(1), epoch: i + 1, oui: o }));
         }
       }

@@ -29,7 +29,13 @@ export function defaultProgressMode(): ProgressMode {
 
 /** Follows a run's progress (bar on stderr, or lines on stdout) until it closes; returns its description. */
 export async function showProgress(lp: LightpathClient, runId: string, mode: ProgressMode = defaultProgressMode()): Promise<RunInfo> {
-  const bar = mode === 'bar' ? new SingleBar({ format: '{stage} |{bar}| {percentage}% · {detail} · ETA {eta_formatted}', hideCursor: true, clearOnComplete: false, stream: process.stderr, etaBuffer: 50 }, Presets.shades_classic) : null;
+  const bar =
+    mode === 'bar'
+      ? new SingleBar(
+          { format: '{stage} |{bar}| {percentage}% · {detail} · ETA {eta_formatted}', hideCursor: true, clearOnComplete: false, stream: process.stderr, etaBuffer: 50 },
+          Presets.shades_classic,
+        )
+      : null;
   let started = false;
   const watch = lp.watchRun(runId);
   try {
@@ -60,7 +66,8 @@ export function summaryLines(r: PipelineResult): string[] {
   const out = [`run ${r.runId}: test accuracy ${(r.testAccuracy * 100).toFixed(2)} % on ${r.backend}; manifest ${r.manifest}`];
   if (r.search) {
     out.push(`weight-decay ${r.search.mode}: chose ${r.search.chosenWeightDecay.toExponential(2)} after ${r.search.epochsSpent} training epochs`);
-    for (const d of r.search.decisions) out.push(`  epoch ${String(d.epoch).padStart(3)}  ${d.candidate.padEnd(14)} ${(d.oui === null ? '' : d.oui.toFixed(3)).padEnd(6)} ${d.verdict.padEnd(18)} ${d.reason}`);
+    for (const d of r.search.decisions)
+      out.push(`  epoch ${String(d.epoch).padStart(3)}  ${d.candidate.padEnd(14)} ${(d.oui === null ? '' : d.oui.toFixed(3)).padEnd(6)} ${d.verdict.padEnd(18)} ${d.reason}`);
   }
   if (r.glai) {
     out.push(...glaiLines(r.glai));

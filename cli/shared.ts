@@ -72,4 +72,3 @@ export function positiveInt(v: string): number {
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
   return n;
 }
-

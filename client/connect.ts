@@ -46,7 +46,11 @@ export interface LightpathClient {
    * Starts a merge of the estimators of `from` (workflow ids) and of federated `sites`; the structure and test
    * split come from `structureFrom` (default: the first of `from`).
    */
-  startMerge(opts: { from?: string[]; structureFrom?: string; sites?: string[]; store?: string } & Pick<MergeModelsInput, 'maxFailedSites' | 'siteTimeoutSeconds' | 'siteHeartbeatSeconds' | 'lambda'> & { features?: FeatureOptions }): Promise<{ workflowId: string; handle: WorkflowHandle<typeof mergeModels> }>;
+  startMerge(
+    opts: { from?: string[]; structureFrom?: string; sites?: string[]; store?: string } & Pick<MergeModelsInput, 'maxFailedSites' | 'siteTimeoutSeconds' | 'siteHeartbeatSeconds' | 'lambda'> & {
+        features?: FeatureOptions;
+      },
+  ): Promise<{ workflowId: string; handle: WorkflowHandle<typeof mergeModels> }>;
   /** A run's status, live progress, result or failure (any lightpath workflow). */
   getRun(runId: string): Promise<RunInfo>;
   /** A pipeline's progress as it changes, until it closes (then its description). */

@@ -24,4 +24,15 @@ export {
 } from './schedules.js';
 export { findRun, readRun, readRunAt, runMetrics, runConfig, type RunRecord, type RunMetrics, type SearchMetrics, type GlaiMetrics } from './run-record.js';
 export { temporalSettings } from './temporal-config.js';
-export { ConfigError, type PipelineConfig, type PipelineConfigInput, type PipelineResult, type Progress, type RunInfo, type RunSummary, type RunKind, type PipelineStage, type GlaiOutcome } from '../contracts/index.js';
+export {
+  ConfigError,
+  type PipelineConfig,
+  type PipelineConfigInput,
+  type PipelineResult,
+  type Progress,
+  type RunInfo,
+  type RunSummary,
+  type RunKind,
+  type PipelineStage,
+  type GlaiOutcome,
+} from '../contracts/index.js';

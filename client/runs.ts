@@ -68,7 +68,9 @@ export interface RunFilter {
 
 /** Lightpath runs, newest first. */
 export async function listRuns(client: Client, filter: RunFilter = {}): Promise<RunSummary[]> {
-  const types = Object.entries(RUN_KINDS).filter(([, k]) => !filter.kind || k === filter.kind).map(([t]) => `'${t}'`);
+  const types = Object.entries(RUN_KINDS)
+    .filter(([, k]) => !filter.kind || k === filter.kind)
+    .map(([t]) => `'${t}'`);
   if (!types.length) throw new ConfigError(`\`kind\`: ${filter.kind} is not one of ${Object.values(RUN_KINDS).join(', ')}`, []);
   let query = `WorkflowType IN (${types.join(', ')})`;
   if (filter.status) {

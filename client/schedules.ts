@@ -175,7 +175,7 @@ function checkTiming(o: CreateScheduleOptions): { every: number | null; catchup:
   const every = o.every ? parseDuration(o.every, '`every`') : null;
   if (every !== null && every < 1000) throw new ConfigError('`every`: at least 1s', []);
   const catchup = parseDuration(o.catchupWindow ?? '1d', '`catchupWindow`');
-  if (catchup < 10_000) throw new ConfigError('`catchupWindow`: at least 10s (Temporal\'s minimum)', []);
+  if (catchup < 10_000) throw new ConfigError("`catchupWindow`: at least 10s (Temporal's minimum)", []);
   return { every, catchup };
 }
 
@@ -199,14 +199,18 @@ async function readState(store: string, scheduleId: string): Promise<{ state: Sc
 }
 
 const iso = (d: Date | undefined) => d?.toISOString() ?? null;
-const overlapName = (p: string | undefined) => (Object.entries(OVERLAP_POLICIES).find(([, v]) => v === p)?.[0] ?? p?.toLowerCase().replaceAll('_', '-') ?? 'skip');
+const overlapName = (p: string | undefined) => Object.entries(OVERLAP_POLICIES).find(([, v]) => v === p)?.[0] ?? p?.toLowerCase().replaceAll('_', '-') ?? 'skip';
 const memoOf = (m: Record<string, unknown> | undefined) => (m?.lightpath ?? {}) as Partial<ScheduleMemo>;
 const timingOf = (m: Partial<ScheduleMemo>): ScheduleTiming => ({ every: m.every ?? null, cron: m.cron ?? null, timezone: m.timezone ?? null });
 
 async function view(d: ScheduleDescription, running: string[]): Promise<ScheduleView> {
   const settings = d.action.args![0] as ScheduledRetrainInput;
   const found = await readState(settings.store, d.scheduleId);
-  const action = (a: ScheduleDescription['info']['recentActions'][number]): ScheduleAction => ({ workflowId: a.action.workflow.workflowId, scheduledAt: a.scheduledAt.toISOString(), takenAt: a.takenAt.toISOString() });
+  const action = (a: ScheduleDescription['info']['recentActions'][number]): ScheduleAction => ({
+    workflowId: a.action.workflow.workflowId,
+    scheduledAt: a.scheduledAt.toISOString(),
+    takenAt: a.takenAt.toISOString(),
+  });
   return {
     scheduleId: d.scheduleId,
     paused: d.state.paused,
@@ -277,9 +281,22 @@ export function scheduleApi(client: Client, glaiOutcome: (workflowId: string) =>
       const store = o.store ?? configuredStoreUri();
       const existing = await readState(store, o.scheduleId);
       if (existing && existing.state.structureId !== from.structure.id) {
-        throw new ConfigError(`schedule ${o.scheduleId}: ${existing.uri} holds the state of a schedule on structure ${existing.state.structureId.slice(0, 12)}…, ${o.from}'s is ${from.structure.id.slice(0, 12)}…; choose another schedule id`, []);
+        throw new ConfigError(
+          `schedule ${o.scheduleId}: ${existing.uri} holds the state of a schedule on structure ${existing.state.structureId.slice(0, 12)}…, ${o.from}'s is ${from.structure.id.slice(0, 12)}…; choose another schedule id`,
+          [],
+        );
       }
-      const input: ScheduledRetrainInput = { scheduleId: o.scheduleId, store, watch, from: o.from, structure: from.structure, start: from.estimator, startAccuracy: from.estimatorAccuracy, test: from.test, threshold };
+      const input: ScheduledRetrainInput = {
+        scheduleId: o.scheduleId,
+        store,
+        watch,
+        from: o.from,
+        structure: from.structure,
+        start: from.estimator,
+        startAccuracy: from.estimatorAccuracy,
+        test: from.test,
+        threshold,
+      };
       const memo: ScheduleMemo = { every: o.every ?? null, cron: o.cron ?? null, timezone: o.timezone ?? null, from: o.from, watch };
       try {
         await client.schedule.create<typeof scheduledRetrain>({
@@ -293,7 +310,8 @@ export function scheduleApi(client: Client, glaiOutcome: (workflowId: string) =>
       } catch (e) {
         if (e instanceof ScheduleAlreadyRunning) throw new ConfigError(`schedule ${o.scheduleId} already exists (\`lightpath schedule delete ${o.scheduleId}\` first)`, []);
         if (e instanceof TypeError) throw new ConfigError(`\`${o.cron ? 'cron' : 'every'}\`: ${e.message}`, []);
-        if (e instanceof ServiceError && (e.cause as { code?: number } | undefined)?.code === 3) throw new ConfigError(`schedule ${o.scheduleId}: ${(e.cause as Error).message.replace(/^3 INVALID_ARGUMENT: /, '')}`, []);
+        if (e instanceof ServiceError && (e.cause as { code?: number } | undefined)?.code === 3)
+          throw new ConfigError(`schedule ${o.scheduleId}: ${(e.cause as Error).message.replace(/^3 INVALID_ARGUMENT: /, '')}`, []);
         throw e;
       }
       return described(o.scheduleId);

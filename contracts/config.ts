@@ -16,7 +16,10 @@ export const INITIALIZER_NAMES = ['sinusoidal', 'sinusoidalFullRank', 'glorotUni
 
 export const PipelineConfigSchema = z
   .object({
-    name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,39}$/, 'lower-case letters, digits and dashes, at most 40').default('demo'),
+    name: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9-]{0,39}$/, 'lower-case letters, digits and dashes, at most 40')
+      .default('demo'),
     seed: z.number().int().nonnegative().default(42),
     data: z
       .object({
@@ -102,8 +105,15 @@ export const PipelineConfigSchema = z
       })
       .strict()
       .default({
-        mode: 'off', candidates: HALF_DECADES, band: [0.6, 0.8], chunkEpochs: 1, keep: 1,
-        stability: 0.02, controllerFactor: 2, floor: 1e-7, ceiling: 1,
+        mode: 'off',
+        candidates: HALF_DECADES,
+        band: [0.6, 0.8],
+        chunkEpochs: 1,
+        keep: 1,
+        stability: 0.02,
+        controllerFactor: 2,
+        floor: 1e-7,
+        ceiling: 1,
       }),
     glai: z
       .object({

@@ -23,17 +23,7 @@ export {
   type RunSummary,
   type RunInfo,
 } from './runs.js';
-export {
-  trainingProgressSignal,
-  progressQuery,
-  candidatesQuery,
-  decisionsQuery,
-  stopCandidateSignal,
-  stopSearchSignal,
-  setWeightDecaySignal,
-  setBandSignal,
-  sitesQuery,
-} from './signals.js';
+export { trainingProgressSignal, progressQuery, candidatesQuery, decisionsQuery, stopCandidateSignal, stopSearchSignal, setWeightDecaySignal, setBandSignal, sitesQuery } from './signals.js';
 export type { Candidate, Decision } from './search.js';
 export type { CpuActivities, GpuActivities, SiteActivities, FeatureOptions, FitSettings, EstimatorScores } from './activities.js';
 export type * from './types.js';

@@ -11,7 +11,10 @@ import { ApiError } from './errors.js';
 
 /** Whether `host` (a bind address or a Host header's name) is the loopback interface: 127.0.0.0/8, ::1 or localhost. */
 export function isLoopback(host: string): boolean {
-  const h = host.toLowerCase().replace(/^\[(.*)\]$/, '$1').replace(/^::ffff:/, '');
+  const h = host
+    .toLowerCase()
+    .replace(/^\[(.*)\]$/, '$1')
+    .replace(/^::ffff:/, '');
   if (h === 'localhost' || h === '::1') return true;
   return isIP(h) === 4 && h.startsWith('127.');
 }
@@ -33,13 +36,14 @@ export function bearerAuth(token: string | undefined): (req: FastifyRequest, rep
   const expected = token ? digest(token) : null;
   return async (req, reply) => {
     if (!expected) {
-      if (!isLoopback(req.hostname ?? '')) throw new ApiError(403, 'forbidden', `Host ${JSON.stringify(req.hostname)} is not a loopback name; without LIGHTPATH_API_TOKEN the API answers only requests to 127.0.0.1, ::1 or localhost`);
+      if (!isLoopback(req.hostname ?? ''))
+        throw new ApiError(403, 'forbidden', `Host ${JSON.stringify(req.hostname)} is not a loopback name; without LIGHTPATH_API_TOKEN the API answers only requests to 127.0.0.1, ::1 or localhost`);
       return;
     }
     const header = req.headers.authorization;
     if (!header) {
       reply.header('www-authenticate', 'Bearer realm="lightpath"');
-      throw new ApiError(401, 'unauthorized', 'missing bearer token: send `Authorization: Bearer <token>` with the server\'s LIGHTPATH_API_TOKEN');
+      throw new ApiError(401, 'unauthorized', "missing bearer token: send `Authorization: Bearer <token>` with the server's LIGHTPATH_API_TOKEN");
     }
     const given = /^Bearer +(\S+) *$/i.exec(header)?.[1];
     // Hashing first makes the comparison constant-time whatever the lengths.

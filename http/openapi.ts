@@ -35,7 +35,7 @@ const transformObject: SwaggerTransformObject = (doc) => {
   const out = jsonSchemaTransformObject(doc) as { paths?: unknown; components?: { schemas?: Record<string, unknown> } };
   const all = out.components?.schemas ?? {};
   const used = new Set<string>();
-  for (let reach: unknown = out.paths; ; ) {
+  for (let reach: unknown = out.paths; ;) {
     const found = [...JSON.stringify(reach).matchAll(/#\/components\/schemas\/([\w.-]+)/g)].map((m) => m[1]!).filter((n) => !used.has(n));
     if (!found.length) break;
     for (const n of found) used.add(n);

@@ -5,7 +5,10 @@ import { OVERLAP_POLICIES, type OverlapPolicy } from '../client/schedules.js';
 import { named } from './schemas.js';
 
 const overlap = z.enum(Object.keys(OVERLAP_POLICIES) as [OverlapPolicy, ...OverlapPolicy[]]);
-const note = z.object({ note: z.string().max(1000).optional().describe('recorded with the schedule') }).strict().nullish();
+const note = z
+  .object({ note: z.string().max(1000).optional().describe('recorded with the schedule') })
+  .strict()
+  .nullish();
 
 export const ScheduleParams = z.object({ id: z.string().min(1).describe('schedule id') });
 
@@ -33,9 +36,7 @@ export const TriggerBody = z
   .strict()
   .nullish();
 
-export const BackfillBody = z
-  .object({ start: z.iso.datetime({ offset: true }), end: z.iso.datetime({ offset: true }), overlap: overlap.optional().describe("default: the schedule's") })
-  .strict();
+export const BackfillBody = z.object({ start: z.iso.datetime({ offset: true }), end: z.iso.datetime({ offset: true }), overlap: overlap.optional().describe("default: the schedule's") }).strict();
 
 export const Triggered = z.object({
   scheduleId: z.string(),
@@ -72,7 +73,7 @@ export const ScheduleViewSchema = named(
     overlap: z.string(),
     catchupWindow: z.string(),
     pauseOnFailure: z.boolean(),
-    settings: z.unknown().describe("the scheduledRetrain input: store, watch, from, structure, start estimator, test split, threshold"),
+    settings: z.unknown().describe('the scheduledRetrain input: store, watch, from, structure, start estimator, test split, threshold'),
     temporal: z.object({
       createdAt: z.string(),
       updatedAt: z.string().nullable(),

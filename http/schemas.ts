@@ -7,13 +7,7 @@
 import { z } from 'zod';
 import { PipelineConfigSchema } from '../contracts/config.js';
 import { SITE_NAME } from '../contracts/queues.js';
-import {
-  ProgressSchema as ProgressContract,
-  RUN_KINDS,
-  RunInfoSchema as RunInfoContract,
-  RunSummarySchema as RunSummaryContract,
-  STAGES,
-} from '../contracts/runs.js';
+import { ProgressSchema as ProgressContract, RUN_KINDS, RunInfoSchema as RunInfoContract, RunSummarySchema as RunSummaryContract, STAGES } from '../contracts/runs.js';
 
 /** A schema the OpenAPI document emits once, under `components.schemas.<id>` (a registered copy; `schema` itself is untouched). */
 export function named<T extends z.ZodType>(id: string, schema: T): T {
@@ -29,9 +23,14 @@ export const ErrorSchema = named(
   'Error',
   z.object({
     error: z.object({
-      code: z.string().describe('machine-readable: invalid_request, unauthorized, invalid_token, forbidden, not_found, conflict, payload_too_large, unsupported_media_type, temporal_unavailable, internal'),
+      code: z
+        .string()
+        .describe('machine-readable: invalid_request, unauthorized, invalid_token, forbidden, not_found, conflict, payload_too_large, unsupported_media_type, temporal_unavailable, internal'),
       message: z.string().describe('one line; names the field, run or state at fault'),
-      issues: z.array(z.object({ path: z.string(), message: z.string() })).optional().describe('each invalid field, dotted (`model.hidden.0`)'),
+      issues: z
+        .array(z.object({ path: z.string(), message: z.string() }))
+        .optional()
+        .describe('each invalid field, dotted (`model.hidden.0`)'),
     }),
   }),
 );
@@ -60,7 +59,7 @@ export const ResumeBody = z
   .strict()
   .nullish();
 
-const storeField = z.string().min(1).optional().describe('artifact store for the result (`s3://bucket/prefix` or a path); default: the server\'s LIGHTPATH_STORE');
+const storeField = z.string().min(1).optional().describe("artifact store for the result (`s3://bucket/prefix` or a path); default: the server's LIGHTPATH_STORE");
 
 export const RetrainBody = z
   .object({

@@ -81,7 +81,10 @@ export class OuiPruner {
     const reason = reasons[reasons.length - 1] ?? null;
     const prune = judged.length === this.patience && reason !== null && reasons.every((r) => r === reason);
     const where = `OUI ${last.oui.toFixed(3)} at step ${last.step}`;
-    const message = reason === null ? `${where} is inside [${this.band.join(', ')}]` : `${where} is ${reason === 'underfitting' ? 'below' : 'above'} the band [${this.band.join(', ')}]${prune ? '' : ` (${judged.length}/${this.patience} reports)`}`;
+    const message =
+      reason === null
+        ? `${where} is inside [${this.band.join(', ')}]`
+        : `${where} is ${reason === 'underfitting' ? 'below' : 'above'} the band [${this.band.join(', ')}]${prune ? '' : ` (${judged.length}/${this.patience} reports)`}`;
     return { prune, reason: prune ? reason : null, step: last.step, oui: last.oui, message };
   }
 }

@@ -68,7 +68,10 @@ export function ouiBatch(activations: tf.Tensor[], pairs: { i: number[]; j: numb
 function pairHamming(flat: tf.Tensor2D, pairs: { i: number[]; j: number[] }): tf.Tensor1D {
   if (tf.getKernel(PAIR_HAMMING, tf.getBackend())) return tf.engine().runKernel(PAIR_HAMMING, { x: flat }, { i: pairs.i, j: pairs.j }) as tf.Tensor1D;
   const on = flat.greater(0);
-  return tf.notEqual(on.gather(tf.tensor1d(pairs.i, 'int32')), on.gather(tf.tensor1d(pairs.j, 'int32'))).sum(1).toFloat() as tf.Tensor1D;
+  return tf
+    .notEqual(on.gather(tf.tensor1d(pairs.i, 'int32')), on.gather(tf.tensor1d(pairs.j, 'int32')))
+    .sum(1)
+    .toFloat() as tf.Tensor1D;
 }
 
 /**

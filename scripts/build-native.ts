@@ -37,7 +37,15 @@ function openblasFlags(): { cflags: string[]; libs: string[] } {
 
 /** The last meaningful line of a compiler's output. */
 function lastLine(text: string): string {
-  return text.trim().split('\n').filter((l) => /error|cannot find|not found/i.test(l)).pop() ?? text.trim().split('\n').pop() ?? '';
+  return (
+    text
+      .trim()
+      .split('\n')
+      .filter((l) => /error|cannot find|not found/i.test(l))
+      .pop() ??
+    text.trim().split('\n').pop() ??
+    ''
+  );
 }
 
 /** Compiles and checks the addon unless a build of the current source exists; never throws. */

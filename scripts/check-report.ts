@@ -28,7 +28,9 @@ if (!chromium) {
   process.exit(2);
 }
 const png = resolve(values.png ?? join(tmpdir(), 'lightpath-report.png'));
-execFileSync(chromium, ['--headless', '--no-sandbox', '--disable-gpu', '--hide-scrollbars', `--screenshot=${png}`, `--window-size=1200,${values.height}`, pathToFileURL(resolve(html)).href], { stdio: 'ignore' });
+execFileSync(chromium, ['--headless', '--no-sandbox', '--disable-gpu', '--hide-scrollbars', `--screenshot=${png}`, `--window-size=1200,${values.height}`, pathToFileURL(resolve(html)).href], {
+  stdio: 'ignore',
+});
 
 const image = PNG.sync.read(readFileSync(png));
 const counts = new Map<number, number>();

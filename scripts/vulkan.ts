@@ -29,7 +29,11 @@ function mesaIsNewEnough(version: string): boolean {
 
 /** The URI and keyring of the system's Debian source, for a backports entry next to it. */
 function debianSource(): { uri: string; keyring: string } | null {
-  const files = existsSync(SOURCES_DIR) ? readdirSync(SOURCES_DIR).filter((f) => f.endsWith('.sources')).map((f) => join(SOURCES_DIR, f)) : [];
+  const files = existsSync(SOURCES_DIR)
+    ? readdirSync(SOURCES_DIR)
+        .filter((f) => f.endsWith('.sources'))
+        .map((f) => join(SOURCES_DIR, f))
+    : [];
   for (const f of files) {
     for (const stanza of readFileSync(f, 'utf8').split(/\n\s*\n/)) {
       if (!/^Suites:.*\bbookworm\b/m.test(stanza)) continue;

@@ -7,17 +7,7 @@
  * self-hosted stores work without DNS wildcards. A single PUT is atomic in S3;
  * streamed uploads go to a temporary key (multipart) and are copied into place.
  */
-import {
-  S3Client,
-  GetObjectCommand,
-  HeadObjectCommand,
-  PutObjectCommand,
-  CopyObjectCommand,
-  DeleteObjectCommand,
-  ListObjectsV2Command,
-  NoSuchKey,
-  NotFound,
-} from '@aws-sdk/client-s3';
+import { S3Client, GetObjectCommand, HeadObjectCommand, PutObjectCommand, CopyObjectCommand, DeleteObjectCommand, ListObjectsV2Command, NoSuchKey, NotFound } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { Readable } from 'node:stream';
 import { randomBytes } from 'node:crypto';
@@ -132,9 +122,7 @@ export class S3Store implements ArtifactStore {
   async *list(prefix: string): AsyncIterable<ListedObject> {
     let token: string | undefined;
     do {
-      const out = await this.client.send(
-        new ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.prefix + prefix, ContinuationToken: token }),
-      );
+      const out = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.prefix + prefix, ContinuationToken: token }));
       for (const o of out.Contents ?? []) yield { uri: this.uriOf(o.Key!), bytes: o.Size ?? 0 };
       token = out.IsTruncated ? out.NextContinuationToken : undefined;
     } while (token);

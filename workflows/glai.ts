@@ -75,17 +75,19 @@ export interface MergeModelsResult extends GlaiOutcome {
 export async function mergeModels(input: MergeModelsInput): Promise<MergeModelsResult> {
   const sites: SiteOutcome[] = (input.sites ?? []).map((site) => ({ site, status: 'running', estimator: null, error: null }));
   setHandler(sitesQuery, () => sites);
-  await Promise.all(sites.map(async (s) => {
-    const site = siteActivities(s.site, input.siteTimeoutSeconds ?? 3600, input.siteHeartbeatSeconds ?? 60);
-    try {
-      s.estimator = await site.fitSiteEstimator({ store: input.store, structure: input.structure, lambda: input.lambda ?? 1e-3, features: input.features });
-      s.status = 'merged';
-    } catch (e) {
-      if (!(e instanceof ActivityFailure)) throw e;
-      s.status = 'failed';
-      s.error = (e.cause ?? e).message;
-    }
-  }));
+  await Promise.all(
+    sites.map(async (s) => {
+      const site = siteActivities(s.site, input.siteTimeoutSeconds ?? 3600, input.siteHeartbeatSeconds ?? 60);
+      try {
+        s.estimator = await site.fitSiteEstimator({ store: input.store, structure: input.structure, lambda: input.lambda ?? 1e-3, features: input.features });
+        s.status = 'merged';
+      } catch (e) {
+        if (!(e instanceof ActivityFailure)) throw e;
+        s.status = 'failed';
+        s.error = (e.cause ?? e).message;
+      }
+    }),
+  );
   const failed = sites.filter((s) => s.status === 'failed');
   if (failed.length > (input.maxFailedSites ?? 0)) {
     throw ApplicationFailure.nonRetryable(`${failed.length} site(s) failed, at most ${input.maxFailedSites ?? 0} allowed: ${failed.map((s) => `${s.site} (${s.error})`).join('; ')}`, 'SitesFailed');

@@ -5,14 +5,7 @@
  * activity that passes artifact references, never tensors. Training and inference
  * run on the `lightpath-gpu` task queue, everything else on `lightpath`.
  */
-import {
-  executeChild,
-  setHandler,
-  workflowInfo,
-  ApplicationFailure,
-  CancellationScope,
-  isCancellation,
-} from '@temporalio/workflow';
+import { executeChild, setHandler, workflowInfo, ApplicationFailure, CancellationScope, isCancellation } from '@temporalio/workflow';
 import { parsePipelineConfig } from '../contracts/config.js';
 import { ConfigError } from '../contracts/errors.js';
 import { STAGES, type PipelineStage, type Progress } from '../contracts/runs.js';
@@ -91,7 +84,11 @@ export async function trainPipeline(input: TrainPipelineInput): Promise<Pipeline
     const data = await stage('prepare', { source: config.data.source, validationSize: config.data.validationSize, trainLimit: config.data.trainLimit, seed: config.seed }, () =>
       cpu.prepareData({ store, source: config.data.source, validationSize: config.data.validationSize, trainLimit: config.data.trainLimit, seed: config.seed }),
     );
-    for (const [name, ref] of [['train', data.train], ['val', data.val], ['test', data.test]] as const) {
+    for (const [name, ref] of [
+      ['train', data.train],
+      ['val', data.val],
+      ['test', data.test],
+    ] as const) {
       if (ref) artifacts.push({ stage: 'prepare', name: `dataset-${name}`, ref, inputs: { source: data.source, validationSize: config.data.validationSize, seed: config.seed } });
     }
     await manifest('running');
@@ -118,7 +115,18 @@ export async function trainPipeline(input: TrainPipelineInput): Promise<Pipeline
     };
     const { trained, searchOutcome, searchMetrics } = await stage('train', trainKeyInputs, async (found) => {
       if (config.search.mode === 'off') {
-        const trained = await gpu.trainModel({ store, runId, data, initial: init.model, train: config.train, oui: config.oui, stability: config.glai.stabilization, seed: config.seed, from: found.checkpoint, stageKey: found.key });
+        const trained = await gpu.trainModel({
+          store,
+          runId,
+          data,
+          initial: init.model,
+          train: config.train,
+          oui: config.oui,
+          stability: config.glai.stabilization,
+          seed: config.seed,
+          from: found.checkpoint,
+          stageKey: found.key,
+        });
         return { trained, searchOutcome: null, searchMetrics: null };
       }
       progress.stage = 'search';
@@ -176,8 +184,14 @@ export async function trainPipeline(input: TrainPipelineInput): Promise<Pipeline
       const st = config.glai.stabilization;
       const trainedEpochs = trained.history.length;
       const stabilization = {
-        patternSettledEpoch: settledEpoch(trained.history.map((h) => h.patternChange), st.threshold),
-        weightSettledEpoch: settledEpoch(trained.history.map((h) => h.weightChange), st.weightThreshold),
+        patternSettledEpoch: settledEpoch(
+          trained.history.map((h) => h.patternChange),
+          st.threshold,
+        ),
+        weightSettledEpoch: settledEpoch(
+          trained.history.map((h) => h.weightChange),
+          st.weightThreshold,
+        ),
         frozenAtEpoch: config.search.mode === 'off' && trainedEpochs < config.train.epochs ? trainedEpochs : null,
       };
       glai = { structure, estimator, test: data.test, ...scores, stabilization };

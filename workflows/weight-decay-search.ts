@@ -129,9 +129,11 @@ export async function weightDecaySearch(input: WeightDecaySearchInput): Promise<
   /** Runs `fn` over `items`, at most `limit` at a time. */
   const pool = async <T>(items: T[], limit: number, fn: (t: T) => Promise<void>) => {
     const queue = [...items];
-    await Promise.all(Array.from({ length: Math.min(limit, items.length) }, async () => {
-      for (let t = queue.shift(); t !== undefined; t = queue.shift()) await fn(t);
-    }));
+    await Promise.all(
+      Array.from({ length: Math.min(limit, items.length) }, async () => {
+        for (let t = queue.shift(); t !== undefined; t = queue.shift()) await fn(t);
+      }),
+    );
   };
   const stop = (c: Candidate, verdict: Candidate['verdict'], reason: string) => {
     c.status = 'stopped';
@@ -159,7 +161,13 @@ export async function weightDecaySearch(input: WeightDecaySearchInput): Promise<
         const before = c.weightDecay;
         const next = verdict === 'underfitting' ? before / s.controllerFactor : before * s.controllerFactor;
         c.weightDecay = Math.min(s.ceiling, Math.max(s.floor, next));
-        decisions.push({ epoch: c.epoch, candidate: c.id, oui, verdict: verdict === 'underfitting' ? 'lower-weight-decay' : 'raise-weight-decay', reason: `OUI ${oui.toFixed(3)} ${verdict === 'underfitting' ? 'below' : 'above'} [${band.join(', ')}]: weight decay ${formatWd(before)} → ${formatWd(c.weightDecay)}` });
+        decisions.push({
+          epoch: c.epoch,
+          candidate: c.id,
+          oui,
+          verdict: verdict === 'underfitting' ? 'lower-weight-decay' : 'raise-weight-decay',
+          reason: `OUI ${oui.toFixed(3)} ${verdict === 'underfitting' ? 'below' : 'above'} [${band.join(', ')}]: weight decay ${formatWd(before)} → ${formatWd(c.weightDecay)}`,
+        });
       }
       continue;
     }
@@ -180,7 +188,13 @@ export async function weightDecaySearch(input: WeightDecaySearchInput): Promise<
   let finalists = candidates.filter((c) => c.status !== 'stopped' && c.model);
   if (s.mode === 'search' && finalists.length === 0 && !stopAll) {
     const closest = [...trained].sort((a, b) => distance(a) - distance(b))[0]!;
-    decisions.push({ epoch: closest.epoch, candidate: closest.id, oui: closest.oui.at(-1) ?? null, verdict: 'revived', reason: `no candidate stayed in the band; the one closest to its centre ${centre()} is resumed` });
+    decisions.push({
+      epoch: closest.epoch,
+      candidate: closest.id,
+      oui: closest.oui.at(-1) ?? null,
+      verdict: 'revived',
+      reason: `no candidate stayed in the band; the one closest to its centre ${centre()} is resumed`,
+    });
     finalists = [closest];
   }
   if (s.mode === 'search' && !stopAll) {
@@ -192,11 +206,15 @@ export async function weightDecaySearch(input: WeightDecaySearchInput): Promise<
     await pool(unfinished, concurrency, (c) => runChunk(c, budget));
   }
   const byAccuracy = (a: Candidate, b: Candidate) => lastAcc(b) - lastAcc(a);
-  const winner = stopAll
-    ? [...trained].sort((a, b) => distance(a) - distance(b))[0]!
-    : [...(finalists.length ? finalists : trained)].sort(byAccuracy)[0]!;
+  const winner = stopAll ? [...trained].sort((a, b) => distance(a) - distance(b))[0]! : [...(finalists.length ? finalists : trained)].sort(byAccuracy)[0]!;
   winner.verdict = 'winner';
-  const why = stopAll ? 'search stopped by a signal: OUI closest to the band centre so far' : s.mode === 'grid' ? 'best final validation accuracy of the grid' : s.mode === 'controller' ? 'the controlled run' : `kept in the band, best final validation accuracy of the ${finalists.length} kept`;
+  const why = stopAll
+    ? 'search stopped by a signal: OUI closest to the band centre so far'
+    : s.mode === 'grid'
+      ? 'best final validation accuracy of the grid'
+      : s.mode === 'controller'
+        ? 'the controlled run'
+        : `kept in the band, best final validation accuracy of the ${finalists.length} kept`;
   decisions.push({ epoch: winner.epoch, candidate: winner.id, oui: winner.oui.at(-1) ?? null, verdict: 'winner', reason: why });
   return { mode: s.mode, winner, training: results.get(winner.id)!, candidates, decisions, epochsSpent };
 }

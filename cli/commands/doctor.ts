@@ -26,7 +26,10 @@ function lines(p: BackendProbe, temporal: LoadProbe & { address: string }, store
     `${mark(p.tensorflowGpu)}tensorflow-gpu  ${p.tensorflowGpu.detail}`,
     `${mark(p.tensorflow)}tensorflow      ${p.tensorflow.detail}`,
     `${mark(p.webgpu)}webgpu          ${p.webgpu.detail}`,
-    ...p.webgpu.adapters.map((a) => `      #${a.index} ${a.name} [${a.api}] vendor ${a.vendor || '?'}, architecture ${a.architecture || '?'}, device ${a.device || '?'}, driver ${a.description || '?'}${a.software ? ' — software' : ''}`),
+    ...p.webgpu.adapters.map(
+      (a) =>
+        `      #${a.index} ${a.name} [${a.api}] vendor ${a.vendor || '?'}, architecture ${a.architecture || '?'}, device ${a.device || '?'}, driver ${a.description || '?'}${a.software ? ' — software' : ''}`,
+    ),
     `${mark(p.wasm)}wasm            ${p.wasm.detail}`,
     `${mark(p.native)}native BLAS     ${p.native.detail}`,
     `gpu worker: ${p.gpuWorker}`,

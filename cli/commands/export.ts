@@ -42,9 +42,10 @@ export function registerExport(program: Command): void {
         if (format === 'glai' && !source.estimator) throw new ConfigError(`${id}: has no GLAI estimator (run the pipeline with glai.enabled); export it with --format tfjs`, []);
         const out = resolve(o.out);
         const selector = await getModel(storeForUri(source.model.model.uri), source.model);
-        const files = format === 'tfjs'
-          ? await writeLayersModel(out, selector, source.metadata)
-          : await writeGlaiExport(out, selector, { bytes: await storeForUri(source.estimator!.uri).get(source.estimator!), uri: source.estimator!.uri }, source.metadata);
+        const files =
+          format === 'tfjs'
+            ? await writeLayersModel(out, selector, source.metadata)
+            : await writeGlaiExport(out, selector, { bytes: await storeForUri(source.estimator!.uri).get(source.estimator!), uri: source.estimator!.uri }, source.metadata);
         process.stdout.write(o.json ? `${JSON.stringify({ id, format, out, files })}\n` : `${files.map((f) => `${f.path} (${f.bytes} bytes)`).join('\n')}\n`);
       } catch (e) {
         fail(e);

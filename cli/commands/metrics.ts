@@ -13,10 +13,15 @@ export function registerMetrics(program: Command): void {
   program
     .command('metrics <runId>')
     .description("export a run's per-epoch metrics (its training and every weight-decay candidate): JSONL, one object per epoch, or TensorBoard event files")
-    .option('--format <format>', 'jsonl or tensorboard', (v) => {
-      if (v !== 'jsonl' && v !== 'tensorboard') throw new InvalidArgumentError('expected jsonl or tensorboard');
-      return v;
-    }, 'jsonl')
+    .option(
+      '--format <format>',
+      'jsonl or tensorboard',
+      (v) => {
+        if (v !== 'jsonl' && v !== 'tensorboard') throw new InvalidArgumentError('expected jsonl or tensorboard');
+        return v;
+      },
+      'jsonl',
+    )
     .option('-o, --out <path>', 'jsonl: a file (default: stdout); tensorboard: the log directory (default: ./tb/<runId>)')
     .option('--store <uri>', 'store holding the run (default: LIGHTPATH_STORE / LIGHTPATH_S3_BUCKET / local)')
     .action(async (runId: string, o: { format: 'jsonl' | 'tensorboard'; out?: string; store?: string }) => {

@@ -40,9 +40,9 @@ export function registerReport(program: Command): void {
         }
         const workflow: RunInfo | null = lp
           ? await lp.getRun(runId).catch((e: Error) => {
-            temporalNote = `no answer for ${runId} (${e.message.split('\n')[0]})`;
-            return null;
-          })
+              temporalNote = `no answer for ${runId} (${e.message.split('\n')[0]})`;
+              return null;
+            })
           : null;
         const resultManifest = (workflow?.result as PipelineResult | null)?.manifest;
         const record = (await findRun(runId, o.store)) ?? (resultManifest ? await readRunAt(resultManifest) : null) ?? (await readRun(runId, o.store));

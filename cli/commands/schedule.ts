@@ -76,13 +76,31 @@ export function registerSchedule(program: Command): void {
     .option('--paused', 'create it paused')
     .option('--store <uri>', 'artifact store for the state and the estimators (default: LIGHTPATH_STORE / LIGHTPATH_S3_BUCKET / local)')
     .option('--json', 'print the description as JSON')
-    .action(async (scheduleId: string, o: { from: string; watch: string; every?: string; cron?: string; timezone?: string; promoteThreshold?: number; catchupWindow?: string; overlap?: OverlapPolicy; pauseOnFailure: boolean; paused?: boolean; store?: string; json?: boolean }) => {
-      await withClient(async (lp) => {
-        const { json, ...opts } = o;
-        const v = await lp.schedules.create({ scheduleId, ...opts });
-        print(json ? JSON.stringify(v) : viewLines(v).join('\n'));
-      });
-    });
+    .action(
+      async (
+        scheduleId: string,
+        o: {
+          from: string;
+          watch: string;
+          every?: string;
+          cron?: string;
+          timezone?: string;
+          promoteThreshold?: number;
+          catchupWindow?: string;
+          overlap?: OverlapPolicy;
+          pauseOnFailure: boolean;
+          paused?: boolean;
+          store?: string;
+          json?: boolean;
+        },
+      ) => {
+        await withClient(async (lp) => {
+          const { json, ...opts } = o;
+          const v = await lp.schedules.create({ scheduleId, ...opts });
+          print(json ? JSON.stringify(v) : viewLines(v).join('\n'));
+        });
+      },
+    );
 
   schedule
     .command('list')
@@ -106,7 +124,10 @@ export function registerSchedule(program: Command): void {
       });
     });
 
-  for (const [name, what] of [['pause', 'pause a schedule (no runs until unpaused; trigger and backfill still run)'], ['unpause', 'resume a paused schedule']] as const) {
+  for (const [name, what] of [
+    ['pause', 'pause a schedule (no runs until unpaused; trigger and backfill still run)'],
+    ['unpause', 'resume a paused schedule'],
+  ] as const) {
     schedule
       .command(`${name} <scheduleId>`)
       .description(what)
@@ -148,7 +169,11 @@ export function registerSchedule(program: Command): void {
       await withClient(async (lp) => {
         const end = o.end ?? new Date();
         await lp.schedules.backfill(scheduleId, { start: o.start, end, overlap: o.overlap });
-        print(o.json ? JSON.stringify({ scheduleId, start: o.start, end }) : `${scheduleId}: backfilling ${o.start.toISOString()} … ${end.toISOString()}; \`lightpath schedule describe ${scheduleId}\` shows the runs`);
+        print(
+          o.json
+            ? JSON.stringify({ scheduleId, start: o.start, end })
+            : `${scheduleId}: backfilling ${o.start.toISOString()} … ${end.toISOString()}; \`lightpath schedule describe ${scheduleId}\` shows the runs`,
+        );
       });
     });
 

@@ -9,11 +9,16 @@ export function registerServe(program: Command): void {
     .command('serve')
     .description('serve the client API as JSON over HTTP (OpenAPI document at /openapi.json); /v1 needs `Authorization: Bearer $LIGHTPATH_API_TOKEN`')
     .option('--host <host>', 'address to bind; anything but loopback needs LIGHTPATH_API_TOKEN', '127.0.0.1')
-    .option('--port <port>', 'port to listen on (0: any free port)', (v) => {
-      const n = Number(v);
-      if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('expected a port number, 0-65535');
-      return n;
-    }, 8080)
+    .option(
+      '--port <port>',
+      'port to listen on (0: any free port)',
+      (v) => {
+        const n = Number(v);
+        if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('expected a port number, 0-65535');
+        return n;
+      },
+      8080,
+    )
     .action(async (o: { host: string; port: number }) => {
       const token = process.env.LIGHTPATH_API_TOKEN || undefined;
       try {

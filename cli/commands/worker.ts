@@ -26,10 +26,15 @@ export function registerWorker(program: Command): void {
   program
     .command('worker')
     .description('run a worker against the configured cluster (TEMPORAL_ADDRESS)')
-    .option('--role <role>', 'cpu (workflows + light activities), gpu (training), all, or site:<name> (a federated site)', (v) => {
-      if (!['cpu', 'gpu', 'all'].includes(v) && !/^site:[A-Za-z0-9_-]{1,64}$/.test(v)) throw new InvalidArgumentError('expected cpu, gpu, all or site:<name> (letters, digits, - and _)');
-      return v;
-    }, 'all')
+    .option(
+      '--role <role>',
+      'cpu (workflows + light activities), gpu (training), all, or site:<name> (a federated site)',
+      (v) => {
+        if (!['cpu', 'gpu', 'all'].includes(v) && !/^site:[A-Za-z0-9_-]{1,64}$/.test(v)) throw new InvalidArgumentError('expected cpu, gpu, all or site:<name> (letters, digits, - and _)');
+        return v;
+      },
+      'all',
+    )
     .option('--data <source>', "a site's own data: fashion-mnist, synthetic, an IDX folder or an image-set bundle file, optionally #k/n for a shard; it never leaves the site")
     .option('--slots <n>', 'training activities at once on this worker (one per GPU; on CPU each uses one core)', positiveInt, 1)
     .option('--gpu <n>', "gpu worker: Dawn's WebGPU adapter index to use, one worker per GPU (LIGHTPATH_GPU_ADAPTER); `lightpath doctor` lists them", (v) => {

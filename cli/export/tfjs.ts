@@ -36,14 +36,16 @@ export function portableTopology(topology: unknown): { topology: unknown; replac
     if (v === null || typeof v !== 'object') return v;
     const o = v as Record<string, unknown>;
     const here = typeof o.name === 'string' ? o.name : layer;
-    return Object.fromEntries(Object.entries(o).map(([k, x]) => {
-      const cls = (x as { class_name?: unknown } | null)?.class_name;
-      if (k.endsWith('_initializer') && typeof cls === 'string' && CUSTOM.has(cls)) {
-        replaced[`${here}.${k}`] = x;
-        return [k, { class_name: 'GlorotUniform', config: { seed: null } }];
-      }
-      return [k, walk(x, here)];
-    }));
+    return Object.fromEntries(
+      Object.entries(o).map(([k, x]) => {
+        const cls = (x as { class_name?: unknown } | null)?.class_name;
+        if (k.endsWith('_initializer') && typeof cls === 'string' && CUSTOM.has(cls)) {
+          replaced[`${here}.${k}`] = x;
+          return [k, { class_name: 'GlorotUniform', config: { seed: null } }];
+        }
+        return [k, walk(x, here)];
+      }),
+    );
   };
   return { topology: walk(topology, ''), replaced };
 }

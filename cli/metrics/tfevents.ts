@@ -57,7 +57,9 @@ export interface ScalarStep {
 export function eventFile(steps: ScalarStep[], startWallTime: number): Uint8Array {
   const records = [tfRecord(EventType.encode(EventType.fromObject({ wallTime: startWallTime, fileVersion: 'brain.Event:2' })).finish())];
   for (const s of steps) {
-    const value = Object.entries(s.values).filter(([, v]) => Number.isFinite(v)).map(([tag, simpleValue]) => ({ tag, simpleValue }));
+    const value = Object.entries(s.values)
+      .filter(([, v]) => Number.isFinite(v))
+      .map(([tag, simpleValue]) => ({ tag, simpleValue }));
     records.push(tfRecord(EventType.encode(EventType.fromObject({ wallTime: s.wallTime, step: s.step, summary: { value } })).finish()));
   }
   return new Uint8Array(Buffer.concat(records));

@@ -89,10 +89,18 @@ function summarySection(input: ReportInput, x: RunMetrics): Section {
     ['seed', m.seed],
     ['data', `${c.data.source}${c.data.trainLimit ? ` (train limit ${c.data.trainLimit})` : ''}, validation ${c.data.validationSize}`],
     ['model', `${c.model.kind} [${widths.join(', ')}], ${c.model.initializer} init${x.parameters === null ? '' : `, ${x.parameters.toLocaleString('en')} parameters`}`],
-    ['training', `${c.train.optimizer} lr ${c.train.learningRate} (${c.train.schedule}), batch ${c.train.batchSize}, weight decay ${x.search ? `${x.search.chosenWeightDecay.toExponential(2)} (chosen by the ${x.search.mode})` : c.train.weightDecay} (${c.train.weightDecayMode}); ${x.history.length}/${c.train.epochs} epochs`],
+    [
+      'training',
+      `${c.train.optimizer} lr ${c.train.learningRate} (${c.train.schedule}), batch ${c.train.batchSize}, weight decay ${x.search ? `${x.search.chosenWeightDecay.toExponential(2)} (chosen by the ${x.search.mode})` : c.train.weightDecay} (${c.train.weightDecayMode}); ${x.history.length}/${c.train.epochs} epochs`,
+    ],
     ['test accuracy', pct(x.testAccuracy)],
     ['train attempts', x.trainAttempts === null ? null : `${x.trainAttempts}${x.trainAttempts > 1 && x.resumedFromEpoch ? ` (the last resumed from its epoch-${x.resumedFromEpoch} checkpoint)` : ''}`],
-    ['versions', Object.entries(m.versions ?? {}).map(([k, v]) => `${k} ${v}`).join(', ')],
+    [
+      'versions',
+      Object.entries(m.versions ?? {})
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', '),
+    ],
   ];
   if (x.error) items.push(['error', x.error]);
   return { id: 'summary', title: 'Summary', body: facts(items) };
@@ -102,9 +110,14 @@ function epochTable(x: RunMetrics): string {
   const stab = x.history.some((h) => h.patternChange !== undefined);
   const head = ['epoch', 'loss', 'train acc', 'val acc', 'OUI', ...(stab ? ['pattern Δ', 'weight Δ'] : []), 'seconds', 'samples/s'];
   const rows = x.history.map((h): Cell[] => [
-    h.epoch, num(h.loss), pct(h.trainAccuracy), pct(h.valAccuracy), num(h.oui, 3),
+    h.epoch,
+    num(h.loss),
+    pct(h.trainAccuracy),
+    pct(h.valAccuracy),
+    num(h.oui, 3),
     ...(stab ? [num(h.patternChange, 3), num(h.weightChange, 3)] : []),
-    num(h.seconds, 3), Math.round(h.samplesPerSecond),
+    num(h.seconds, 3),
+    Math.round(h.samplesPerSecond),
   ]);
   return table(head, rows);
 }
@@ -118,7 +131,12 @@ async function stabilizationBody(x: RunMetrics, st: PipelineConfig['glai']['stab
     ['probe samples', st.probe],
   ];
   const settled = x.glai?.stabilization;
-  if (settled) items.push(['structure settled', at(settled.patternSettledEpoch)], ['weights settled', at(settled.weightSettledEpoch)], ['structure frozen early', settled.frozenAtEpoch === null ? 'no' : `training stopped at epoch ${settled.frozenAtEpoch}`]);
+  if (settled)
+    items.push(
+      ['structure settled', at(settled.patternSettledEpoch)],
+      ['weights settled', at(settled.weightSettledEpoch)],
+      ['structure frozen early', settled.frozenAtEpoch === null ? 'no' : `training stopped at epoch ${settled.frozenAtEpoch}`],
+    );
   return `${facts(items)}<div class="charts">${svg}</div>`;
 }
 
@@ -137,7 +155,10 @@ async function searchBody(s: SearchMetrics, band: [number, number], charts: Rend
   });
   const candidates = table(['candidate', 'weight decay', 'status', 'verdict', 'epochs', 'final OUI', 'final val acc'], rows, (i) => (s.candidates[i]!.id === s.winner ? 'winner' : null));
   const svg = await charts(candidateOuiChart(s, band));
-  const decisions = table(['epoch', 'candidate', 'OUI', 'decision', 'reason'], s.decisions.map((d) => [d.epoch, d.candidate, num(d.oui, 3), d.verdict, d.reason]));
+  const decisions = table(
+    ['epoch', 'candidate', 'OUI', 'decision', 'reason'],
+    s.decisions.map((d) => [d.epoch, d.candidate, num(d.oui, 3), d.verdict, d.reason]),
+  );
   return `${summary}${candidates}<div class="charts">${svg}</div><h3>Decision log</h3>${decisions}`;
 }
 
@@ -148,15 +169,17 @@ async function glaiBody(input: ReportInput, x: RunMetrics, charts: Render): Prom
   const estimatorArtifact = input.record.manifest.artifacts.find((a) => a.stage === 'estimator');
   const parts: string[] = [];
   if (g) {
-    parts.push(facts([
-      ['structure id', { html: `<code>${esc(g.structureId)}</code>` }],
-      ['feature dimension', g.featureDim],
-      ['feature map', `values of hidden layer ${c.glai.valueLayer} gated by the masks of ${c.glai.gateLayer === undefined ? 'the last hidden layer' : `hidden layer ${c.glai.gateLayer}`}`],
-      ['ridge λ (relative)', c.glai.lambda],
-      ['estimator', estimatorArtifact ? { html: uriHtml(estimatorArtifact.ref.uri) } : null],
-      ['estimator samples', own?.estimator.count ?? null],
-      ['test accuracy', `estimator ${pct(g.estimatorAccuracy) ?? 'n/a'} vs selector ${pct(g.selectorAccuracy) ?? 'n/a'}`],
-    ]));
+    parts.push(
+      facts([
+        ['structure id', { html: `<code>${esc(g.structureId)}</code>` }],
+        ['feature dimension', g.featureDim],
+        ['feature map', `values of hidden layer ${c.glai.valueLayer} gated by the masks of ${c.glai.gateLayer === undefined ? 'the last hidden layer' : `hidden layer ${c.glai.gateLayer}`}`],
+        ['ridge λ (relative)', c.glai.lambda],
+        ['estimator', estimatorArtifact ? { html: uriHtml(estimatorArtifact.ref.uri) } : null],
+        ['estimator samples', own?.estimator.count ?? null],
+        ['test accuracy', `estimator ${pct(g.estimatorAccuracy) ?? 'n/a'} vs selector ${pct(g.selectorAccuracy) ?? 'n/a'}`],
+      ]),
+    );
   }
   const rows: Cell[][] = [];
   const bars: GlaiBar[] = [];
@@ -172,11 +195,15 @@ async function glaiBody(input: ReportInput, x: RunMetrics, charts: Render): Prom
     const o = glaiOf(w);
     const kind = w.kind;
     const structure = !o ? null : !g ? o.structure.id.slice(0, 12) : o.structure.id === g.structureId ? 'same as the run' : `differs: ${o.structure.id.slice(0, 12)}…`;
-    const details = !o ? null : [
-      o.added !== undefined ? `added ${o.added} samples` : '',
-      o.merged !== undefined ? `merged ${o.merged} estimators` : '',
-      ...(o.sites ?? []).map((s) => `site ${s.site}: ${s.status}${s.error ? ` (${s.error})` : ''}`),
-    ].filter(Boolean).join('; ');
+    const details = !o
+      ? null
+      : [
+          o.added !== undefined ? `added ${o.added} samples` : '',
+          o.merged !== undefined ? `merged ${o.merged} estimators` : '',
+          ...(o.sites ?? []).map((s) => `site ${s.site}: ${s.status}${s.error ? ` (${s.error})` : ''}`),
+        ]
+          .filter(Boolean)
+          .join('; ');
     rows.push([w.runId, kind, w.status, structure, o?.estimator.count ?? null, pct(o?.estimatorAccuracy), pct(o?.selectorAccuracy), details || null]);
     if (o) addBars(w.runId, o.estimatorAccuracy, o.selectorAccuracy);
   }

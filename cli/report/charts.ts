@@ -84,9 +84,7 @@ export function ouiChart(history: EpochMetrics[], band: [number, number]): TopLe
 
 /** OUI per epoch of every weight-decay candidate (stopped ones dashed), the band shaded. */
 export function candidateOuiChart(search: SearchMetrics, band: [number, number]): TopLevelSpec {
-  const values = search.candidates.flatMap((c) =>
-    c.oui.map((oui, k) => ({ epoch: k + 1, oui, candidate: `${c.id}${c.verdict ? ` (${c.verdict})` : ''}`, stopped: c.status === 'stopped' })),
-  );
+  const values = search.candidates.flatMap((c) => c.oui.map((oui, k) => ({ epoch: k + 1, oui, candidate: `${c.id}${c.verdict ? ` (${c.verdict})` : ''}`, stopped: c.status === 'stopped' })));
   const last = Math.max(1, ...search.candidates.map((c) => c.oui.length));
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
@@ -132,7 +130,12 @@ export function stabilizationChart(history: EpochMetrics[], thresholds: { patter
         encoding: { x: epochX(history.length), y: { field: 'change', type: 'quantitative', title: 'change per epoch', scale: { type: 'log' } }, color },
       },
       {
-        data: { values: [{ series: pattern, threshold: thresholds.pattern }, { series: weight, threshold: thresholds.weight }] },
+        data: {
+          values: [
+            { series: pattern, threshold: thresholds.pattern },
+            { series: weight, threshold: thresholds.weight },
+          ],
+        },
         mark: { type: 'rule', strokeDash: [5, 4] },
         encoding: { y: { field: 'threshold', type: 'quantitative' }, color },
       },

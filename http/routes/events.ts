@@ -25,7 +25,7 @@ export const eventRoutes: FastifyPluginAsyncZod<{ lp: LightpathClient }> = async
         tags: ['runs'],
         summary: 'follow a run: its progress as Server-Sent Events until it closes',
         description:
-          '`event: progress` (data: Progress) whenever a pipeline\'s progress changes, then one `event: end` (data: RunInfo) when the run has closed, and the stream ends. ' +
+          "`event: progress` (data: Progress) whenever a pipeline's progress changes, then one `event: end` (data: RunInfo) when the run has closed, and the stream ends. " +
           '`event: error` (data: Error) if following it fails. A comment line is sent every 15 s.',
         params: RunParams,
         response: { 200: { description: 'the event stream', content: { 'text/event-stream': { schema: z.string() } } }, ...errors(401, 404, 503) },

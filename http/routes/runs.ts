@@ -65,7 +65,8 @@ export const runRoutes: FastifyPluginAsyncZod<{ lp: LightpathClient }> = async (
       try {
         return await lp.progress(req.params.id);
       } catch (e) {
-        if ((e as Error).name === 'QueryNotRegisteredError') throw new ApiError(404, 'not_found', `${req.params.id} is not a pipeline run; it has no progress (GET /v1/runs/${req.params.id} describes it)`);
+        if ((e as Error).name === 'QueryNotRegisteredError')
+          throw new ApiError(404, 'not_found', `${req.params.id} is not a pipeline run; it has no progress (GET /v1/runs/${req.params.id} describes it)`);
         throw e;
       }
     },
@@ -96,7 +97,8 @@ export const runRoutes: FastifyPluginAsyncZod<{ lp: LightpathClient }> = async (
       schema: {
         tags: ['runs'],
         summary: 'continue a failed, cancelled or terminated pipeline run',
-        description: 'Starts a new run that reuses every finished stage and continues training from its last checkpoint; `fromStage` reruns that stage and what follows. 409 when the run is still running, completed without `fromStage`, or not a pipeline.',
+        description:
+          'Starts a new run that reuses every finished stage and continues training from its last checkpoint; `fromStage` reruns that stage and what follows. 409 when the run is still running, completed without `fromStage`, or not a pipeline.',
         params: RunParams,
         body: ResumeBody,
         response: { 202: RunStarted, ...errors(400, 401, 404, 409, 503) },

@@ -85,7 +85,15 @@ export const scheduleRoutes: FastifyPluginAsyncZod<{ lp: LightpathClient }> = as
 
   app.post(
     '/schedules/:id/backfill',
-    { schema: { tags, summary: 'take the runs that were due between `start` and `end` now', params: ScheduleParams, body: BackfillBody, response: { 202: BackfillStarted, ...errors(400, 401, 404, 503) } } },
+    {
+      schema: {
+        tags,
+        summary: 'take the runs that were due between `start` and `end` now',
+        params: ScheduleParams,
+        body: BackfillBody,
+        response: { 202: BackfillStarted, ...errors(400, 401, 404, 503) },
+      },
+    },
     async (req, reply) => {
       await requireSchedule(lp, req.params.id);
       const { start, end, overlap } = req.body;

@@ -60,7 +60,14 @@ interface DawnModule {
 }
 
 /** The limits TF.js's own registration raises to the adapter's (tfjs-backend-webgpu base.js). */
-const DEVICE_LIMITS = ['maxComputeWorkgroupStorageSize', 'maxComputeWorkgroupsPerDimension', 'maxStorageBufferBindingSize', 'maxBufferSize', 'maxComputeWorkgroupSizeX', 'maxComputeInvocationsPerWorkgroup'];
+const DEVICE_LIMITS = [
+  'maxComputeWorkgroupStorageSize',
+  'maxComputeWorkgroupsPerDimension',
+  'maxStorageBufferBindingSize',
+  'maxBufferSize',
+  'maxComputeWorkgroupSizeX',
+  'maxComputeInvocationsPerWorkgroup',
+];
 
 const SOFTWARE = /llvmpipe|lavapipe|swiftshader|software/i;
 
@@ -135,9 +142,12 @@ export function chooseAdapter(adapters: GpuAdapterInfo[], options: GpuOptions): 
     const pinned = adapters[options.adapter];
     if (!pinned) throw new Error(`GPU adapter #${options.adapter} does not exist (Dawn found: ${list})`);
     if (adapters.some((a) => a !== pinned && a.name === pinned.name)) {
-      throw new Error(`GPU adapter #${options.adapter} (${pinned.name}) cannot be pinned: ${adapters.filter((a) => a.name === pinned.name).length} adapters share its name; give each worker one GPU at the container or driver level and pin #0`);
+      throw new Error(
+        `GPU adapter #${options.adapter} (${pinned.name}) cannot be pinned: ${adapters.filter((a) => a.name === pinned.name).length} adapters share its name; give each worker one GPU at the container or driver level and pin #0`,
+      );
     }
-    if (pinned.software && !options.allowSoftware) throw new Error(`GPU adapter #${pinned.index} (${pinned.name}) is a software adapter; allow it with --allow-software-gpu (LIGHTPATH_ALLOW_SOFTWARE_GPU=1)`);
+    if (pinned.software && !options.allowSoftware)
+      throw new Error(`GPU adapter #${pinned.index} (${pinned.name}) is a software adapter; allow it with --allow-software-gpu (LIGHTPATH_ALLOW_SOFTWARE_GPU=1)`);
     return pinned;
   }
   const chosen = adapters.find((a) => !a.software) ?? (options.allowSoftware ? adapters[0] : undefined);
@@ -158,10 +168,14 @@ export async function loadWebGpu(options: GpuOptions): Promise<GpuAdapterInfo> {
   const { WebGPUBackend } = await import('@tensorflow/tfjs-backend-webgpu');
   tf.removeBackend('webgpu');
   const requiredLimits = Object.fromEntries(DEVICE_LIMITS.map((k) => [k, adapter.limits[k]!]));
-  tf.registerBackend('webgpu', async () => {
-    const device = await adapter.requestDevice({ requiredFeatures: adapter.features.has('timestamp-query') ? ['timestamp-query'] : [], requiredLimits });
-    return new WebGPUBackend(device as ConstructorParameters<typeof WebGPUBackend>[0], adapter.info as ConstructorParameters<typeof WebGPUBackend>[1]);
-  }, 3);
+  tf.registerBackend(
+    'webgpu',
+    async () => {
+      const device = await adapter.requestDevice({ requiredFeatures: adapter.features.has('timestamp-query') ? ['timestamp-query'] : [], requiredLimits });
+      return new WebGPUBackend(device as ConstructorParameters<typeof WebGPUBackend>[0], adapter.info as ConstructorParameters<typeof WebGPUBackend>[1]);
+    },
+    3,
+  );
   if (!(await tf.setBackend('webgpu'))) throw new Error(`the webgpu backend failed to initialize on ${chosen.name}`);
   return chosen;
 }

@@ -28,9 +28,7 @@ export const FASHION_MNIST_FILES = {
 
 /** Folders searched for the files, in order: `$LIGHTPATH_FASHION_MNIST`, Debian's, the user cache. */
 export function fashionMnistDirs(): string[] {
-  return [process.env.LIGHTPATH_FASHION_MNIST, '/usr/share/datasets/fashion-mnist', join(cacheDir(), 'fashion-mnist')].filter(
-    (d): d is string => !!d,
-  );
+  return [process.env.LIGHTPATH_FASHION_MNIST, '/usr/share/datasets/fashion-mnist', join(cacheDir(), 'fashion-mnist')].filter((d): d is string => !!d);
 }
 
 /** The first folder holding all four files, or null. */
@@ -56,14 +54,9 @@ export async function readImageSet(imagesPath: string, labelsPath: string): Prom
 /** Loads the train and test splits from `dir` (default: the first folder that has them). */
 export async function loadFashionMnist(dir: string | null = findFashionMnist()): Promise<{ train: ImageSet; test: ImageSet }> {
   if (!dir) {
-    throw new InvalidInputError(
-      `Fashion-MNIST not found in ${fashionMnistDirs().join(', ')}; run \`npm run provision\` or set LIGHTPATH_FASHION_MNIST`,
-    );
+    throw new InvalidInputError(`Fashion-MNIST not found in ${fashionMnistDirs().join(', ')}; run \`npm run provision\` or set LIGHTPATH_FASHION_MNIST`);
   }
   const f = FASHION_MNIST_FILES;
-  const [train, test] = await Promise.all([
-    readImageSet(join(dir, f.trainImages), join(dir, f.trainLabels)),
-    readImageSet(join(dir, f.testImages), join(dir, f.testLabels)),
-  ]);
+  const [train, test] = await Promise.all([readImageSet(join(dir, f.trainImages), join(dir, f.trainLabels)), readImageSet(join(dir, f.testImages), join(dir, f.testLabels))]);
   return { train, test };
 }

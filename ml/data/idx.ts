@@ -38,9 +38,7 @@ export function parseIdx(bytes: Uint8Array, file: string): IdxArray {
   for (let d = 0; d < ndim; d++) shape.push(view.getUint32(4 + 4 * d, false));
   const count = shape.reduce((a, b) => a * b, 1);
   if (raw.length - headerLen !== count) {
-    throw new InvalidInputError(
-      `${file}: header declares shape [${shape.join(', ')}] = ${count} values but the file holds ${raw.length - headerLen}`,
-    );
+    throw new InvalidInputError(`${file}: header declares shape [${shape.join(', ')}] = ${count} values but the file holds ${raw.length - headerLen}`);
   }
   return { shape, data: raw.subarray(headerLen) };
 }

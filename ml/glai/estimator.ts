@@ -18,7 +18,10 @@ export async function accuracyOf(data: LabelledData, logitsOf: (x: tf.Tensor2D) 
     const to = Math.min(data.count, from + batchSize);
     const hits = tf.tidy(() => {
       const x = tf.tensor2d(data.x.subarray(from * data.dim, to * data.dim), [to - from, data.dim]);
-      return logitsOf(x).argMax(1).equal(tf.tensor1d(data.y.subarray(from, to), 'int32')).sum();
+      return logitsOf(x)
+        .argMax(1)
+        .equal(tf.tensor1d(data.y.subarray(from, to), 'int32'))
+        .sum();
     });
     correct += (await hits.data())[0]!;
     hits.dispose();
@@ -59,7 +62,11 @@ async function sgd(params: tf.Variable[], data: LabelledData, s: SgdSettings, lo
           const x = tf.tensor2d(xb.subarray(0, n * data.dim), [n, data.dim]);
           const y = tf.oneHot(tf.tensor1d(yb.subarray(0, n), 'int32'), data.classes) as tf.Tensor2D;
           const { grads } = tf.variableGrads(() => loss(x, y), params);
-          opt.apply(params, params.map((p) => grads[p.name]!), s.learningRate);
+          opt.apply(
+            params,
+            params.map((p) => grads[p.name]!),
+            s.learningRate,
+          );
         });
         await new Promise<void>((r) => setImmediate(r));
       }

@@ -43,9 +43,16 @@ export class StabilityTracker {
   private patterns: Uint8Array | null = null;
   private weights: Float32Array[] | null = null;
 
-  constructor(data: LabelledData, inputShape: number[], private readonly opts: StabilityOptions, seed: number) {
+  constructor(
+    data: LabelledData,
+    inputShape: number[],
+    private readonly opts: StabilityOptions,
+    seed: number,
+  ) {
     const n = Math.min(opts.probe, data.count);
-    const rows = Rng.fromSeed(seed ^ PROBE_SEED_SALT).shuffle(Int32Array.from({ length: data.count }, (_, i) => i)).subarray(0, n);
+    const rows = Rng.fromSeed(seed ^ PROBE_SEED_SALT)
+      .shuffle(Int32Array.from({ length: data.count }, (_, i) => i))
+      .subarray(0, n);
     const x = new Float32Array(n * data.dim);
     rows.forEach((r, k) => x.set(data.x.subarray(r * data.dim, (r + 1) * data.dim), k * data.dim));
     this.probe = tf.tensor(x, [n, ...inputShape]);
@@ -91,7 +98,12 @@ export class StabilityTracker {
   private async patternsOf(model: tf.LayersModel): Promise<Uint8Array> {
     const masks = tf.tidy(() => {
       const { activations } = forwardCapture(model, this.probe, false);
-      return activations.length ? tf.concat(activations.map((a) => a.reshape([-1]).greater(0)), 0) : tf.zeros([0], 'bool');
+      return activations.length
+        ? tf.concat(
+            activations.map((a) => a.reshape([-1]).greater(0)),
+            0,
+          )
+        : tf.zeros([0], 'bool');
     });
     const bits = (await masks.data()) as Uint8Array;
     masks.dispose();

@@ -26,7 +26,5 @@ export async function modelToParts(model: tf.LayersModel): Promise<ModelParts> {
 export async function modelFromParts(parts: ModelParts): Promise<tf.LayersModel> {
   const w = parts.weightData;
   const weightData = w.buffer.slice(w.byteOffset, w.byteOffset + w.byteLength) as ArrayBuffer;
-  return tf.loadLayersModel(
-    tf.io.fromMemory({ modelTopology: parts.modelTopology as object, weightSpecs: parts.weightSpecs as tf.io.WeightsManifestEntry[], weightData }),
-  );
+  return tf.loadLayersModel(tf.io.fromMemory({ modelTopology: parts.modelTopology as object, weightSpecs: parts.weightSpecs as tf.io.WeightsManifestEntry[], weightData }));
 }

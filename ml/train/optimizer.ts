@@ -95,9 +95,7 @@ export class Optimizer {
     this.step = state.step;
     if (!state.slots.length) return;
     const n = vars.length;
-    this.slots = Array.from({ length: this.slotCount() }, (_, s) =>
-      vars.map((v, k) => tf.variable(tf.tensor(state.slots[s * n + k]!, v.shape), false)),
-    );
+    this.slots = Array.from({ length: this.slotCount() }, (_, s) => vars.map((v, k) => tf.variable(tf.tensor(state.slots[s * n + k]!, v.shape), false)));
   }
 
   /** Frees the slot variables. */

@@ -47,10 +47,7 @@ function spawnThread(workerData: TrainJob): Worker {
 }
 
 /** Trains `job` in a new thread; resolves with the final checkpoint and model. */
-export function trainInThread(
-  job: Omit<TrainJob, 'stopFlag' | 'backend' | 'gpu'>,
-  hooks: ThreadHooks = {},
-): Promise<{ checkpoint: TrainCheckpoint; model: ModelParts; backend: BackendInfo }> {
+export function trainInThread(job: Omit<TrainJob, 'stopFlag' | 'backend' | 'gpu'>, hooks: ThreadHooks = {}): Promise<{ checkpoint: TrainCheckpoint; model: ModelParts; backend: BackendInfo }> {
   const stopFlag = new SharedArrayBuffer(4);
   const worker = spawnThread({ ...job, stopFlag, backend: preferredBackend(), gpu: preferredGpu() });
   const onAbort = () => Atomics.store(new Int32Array(stopFlag), 0, 1);

@@ -86,13 +86,7 @@ async function snapshot(weights: Float32Array[], epoch: number, rng: Rng, meter:
 }
 
 /** Trains `model` on `train`, evaluating on `val` after each epoch. Returns the final checkpoint. */
-export async function trainClassifier(
-  model: tf.LayersModel,
-  train: LabelledData,
-  val: LabelledData | null,
-  opts: TrainOptions,
-  hooks: TrainHooks = {},
-): Promise<TrainCheckpoint> {
+export async function trainClassifier(model: tf.LayersModel, train: LabelledData, val: LabelledData | null, opts: TrainOptions, hooks: TrainHooks = {}): Promise<TrainCheckpoint> {
   if (opts.batchSize < 2 || opts.batchSize > train.count) {
     throw new InvalidInputError(`batchSize ${opts.batchSize} must be in [2, ${train.count}] (the training set size)`);
   }
@@ -155,7 +149,11 @@ export async function trainClassifier(
             correct = tf.keep(output.argMax(1).equal(labels).sum().toFloat());
             return tf.losses.softmaxCrossEntropy(y, output) as tf.Scalar;
           }, vars);
-          opt.apply(vars, vars.map((v) => grads[v.name]!), lr);
+          opt.apply(
+            vars,
+            vars.map((v) => grads[v.name]!),
+            lr,
+          );
           const nextLoss = tf.keep(lossSum.add(value.mul(n)));
           const nextCorrect = tf.keep(correctSum.add(correct!));
           lossSum.dispose();

@@ -32,7 +32,13 @@ export interface Input {
 }
 
 /** Deterministic float32 input of `shape`. */
-export const input = (shape: number[], seed: number): Input => ({ shape, data: values(shape.reduce((a, b) => a * b, 1), seed) });
+export const input = (shape: number[], seed: number): Input => ({
+  shape,
+  data: values(
+    shape.reduce((a, b) => a * b, 1),
+    seed,
+  ),
+});
 
 /** max |a − b| / max(max |b|, tiny). */
 export function relError(a: ArrayLike<number>, b: ArrayLike<number>): number {
@@ -119,7 +125,6 @@ export function kernel(name: string, inputs: Record<string, tf.Tensor>, attrs: t
   return tf.engine().runKernel(name, inputs as tf.NamedTensorMap, attrs) as tf.Tensor;
 }
 
-
 /** Builds the same model on both backends. */
 export type Build = () => tf.Sequential;
 
@@ -141,7 +146,10 @@ export async function trainAndCompare(label: string, build: Build, xShape: numbe
   const initial = Float32Array.from(await testModel.getWeights()[0]!.data());
   let worst = 0;
   for (let s = 0; s < steps; s++) {
-    const xData = values(xShape.reduce((a, b) => a * b, 1), 100 + s);
+    const xData = values(
+      xShape.reduce((a, b) => a * b, 1),
+      100 + s,
+    );
     const labels = Int32Array.from({ length: n }, (_, i) => (i * 7 + s) % classes);
     const grads: Record<'test' | 'cpu', Float32Array[]> = { test: [], cpu: [] };
     const loss: Record<'test' | 'cpu', number[]> = { test: [], cpu: [] };
@@ -183,7 +191,6 @@ export async function trainAndCompare(label: string, build: Build, xShape: numbe
   return worst;
 }
 
-
 /** A 48-64-32-10 ReLU MLP with seeded weights (build it once per backend). */
 export const smallMlp: Build = () => {
   const m = tf.sequential();
@@ -195,16 +202,46 @@ export const smallMlp: Build = () => {
 
 /** BatchMatMul operand shapes (untransposed): plain, batched, one side batched, broadcast batch dims. */
 const MATMUL_CASES: [number[], number[]][] = [
-  [[5, 7], [7, 3]],
-  [[64, 96], [96, 48]],
-  [[1, 30, 20], [1, 20, 10]],
-  [[4, 33, 40], [4, 40, 17]],
-  [[2, 3, 20, 30], [2, 3, 30, 10]],
-  [[3, 40, 50], [50, 20]],
-  [[40, 50], [3, 50, 20]],
-  [[2, 3, 20, 30], [3, 30, 10]],
-  [[3, 4, 5], [5, 6]],
-  [[4, 5], [3, 5, 6]],
+  [
+    [5, 7],
+    [7, 3],
+  ],
+  [
+    [64, 96],
+    [96, 48],
+  ],
+  [
+    [1, 30, 20],
+    [1, 20, 10],
+  ],
+  [
+    [4, 33, 40],
+    [4, 40, 17],
+  ],
+  [
+    [2, 3, 20, 30],
+    [2, 3, 30, 10],
+  ],
+  [
+    [3, 40, 50],
+    [50, 20],
+  ],
+  [
+    [40, 50],
+    [3, 50, 20],
+  ],
+  [
+    [2, 3, 20, 30],
+    [3, 30, 10],
+  ],
+  [
+    [3, 4, 5],
+    [5, 6],
+  ],
+  [
+    [4, 5],
+    [3, 5, 6],
+  ],
 ];
 
 /**
@@ -228,7 +265,11 @@ export async function compareMatMuls(): Promise<number> {
         const mm = (x: tf.Tensor, y: tf.Tensor) => tf.matMul(x, y, ta, tb);
         const e = broadcasting
           ? await compare(label, [input(a, 1), input(b, 2)], (x, y) => mm(x!, y!))
-          : await compare(label, [input(a, 1), input(b, 2), input([...outer, aShape[ar - 2]!, bShape[br - 1]!], 3)], valueAndGrads((x, y) => mm(x!, y!), 2));
+          : await compare(
+              label,
+              [input(a, 1), input(b, 2), input([...outer, aShape[ar - 2]!, bShape[br - 1]!], 3)],
+              valueAndGrads((x, y) => mm(x!, y!), 2),
+            );
         worst = Math.max(worst, e);
       }
     }
@@ -312,13 +353,9 @@ export async function compareConv2DLayouts(): Promise<void> {
     [input([2, 10, 11, 4], 4), input([3, 3, 4, 6], 5), input([2, 5, 4, 6], 6)],
     valueAndGrads((x, f) => tf.conv2d(x as tf.Tensor4D, f as tf.Tensor4D, [2, 3], 'same'), 2),
   );
-  await compare('conv2d dilation 2 same (forward)', [input([2, 9, 8, 3], 11), input([3, 3, 3, 4], 12)], (x, f) =>
-    tf.conv2d(x as tf.Tensor4D, f as tf.Tensor4D, 1, 'same', 'NHWC', 2),
-  );
+  await compare('conv2d dilation 2 same (forward)', [input([2, 9, 8, 3], 11), input([3, 3, 3, 4], 12)], (x, f) => tf.conv2d(x as tf.Tensor4D, f as tf.Tensor4D, 1, 'same', 'NHWC', 2));
   const attrs = { strides: [2, 1], pad: 'same', dataFormat: 'NCHW' };
-  await compare('Conv2DBackpropFilter NCHW', [input([2, 3, 9, 8], 7), input([2, 4, 5, 8], 8)], (x, dy) =>
-    kernel('Conv2DBackpropFilter', { x: x!, dy: dy! }, { ...attrs, filterShape: [3, 3, 3, 4] }),
-  );
+  await compare('Conv2DBackpropFilter NCHW', [input([2, 3, 9, 8], 7), input([2, 4, 5, 8], 8)], (x, dy) => kernel('Conv2DBackpropFilter', { x: x!, dy: dy! }, { ...attrs, filterShape: [3, 3, 3, 4] }));
   await compare('Conv2DBackpropInput NCHW', [input([2, 4, 5, 8], 9), input([3, 3, 3, 4], 10)], (dy, f) =>
     kernel('Conv2DBackpropInput', { dy: dy!, filter: f! }, { ...attrs, inputShape: [2, 3, 9, 8] }),
   );

@@ -149,10 +149,20 @@ test('federated merge: a site worker killed mid-fit is retried; the merge equals
   await new Promise((r) => setTimeout(r, 500));
   stack.spawnWorker(['--role', 'site:b', '--data', files[1]!]);
   const merged = await merging;
-  assert.deepEqual(merged.sites.map((s) => [s.site, s.status]), [['a', 'merged'], ['b', 'merged'], ['c', 'merged']]);
+  assert.deepEqual(
+    merged.sites.map((s) => [s.site, s.status]),
+    [
+      ['a', 'merged'],
+      ['b', 'merged'],
+      ['c', 'merged'],
+    ],
+  );
   const history = await handle.fetchHistory();
   const attempts = history.events!.filter((e) => e.activityTaskStartedEventAttributes).map((e) => e.activityTaskStartedEventAttributes!.attempt);
-  assert.ok(attempts.some((n) => n! >= 2), `site b's fit was retried after its worker died (attempts ${attempts})`);
+  assert.ok(
+    attempts.some((n) => n! >= 2),
+    `site b's fit was retried after its worker died (attempts ${attempts})`,
+  );
   const central = (await run<{ estimator: EstimatorRef }>('incrementalRetrain', { store: stack.svc.store, structure: g.structure, data: await shard(0, pool, pool) })).estimator;
   assert.equal(merged.estimator.count, pool);
   const gap = maxRel(await weights(merged.estimator), await weights(central));
@@ -167,9 +177,18 @@ test('federated merge tolerates up to maxFailedSites missing sites (recorded) an
   const ok = await run<{ estimator: EstimatorRef; sites: { site: string; status: string; error: string | null }[]; merged: number }>('mergeModels', { ...args, maxFailedSites: 1 });
   assert.equal(ok.merged, 1);
   assert.equal(ok.estimator.count, 500);
-  assert.deepEqual(ok.sites.map((s) => [s.site, s.status]), [['d', 'merged'], ['ghost', 'failed']]);
+  assert.deepEqual(
+    ok.sites.map((s) => [s.site, s.status]),
+    [
+      ['d', 'merged'],
+      ['ghost', 'failed'],
+    ],
+  );
   assert.match(ok.sites[1]!.error!, /timed out|timeout/i);
-  const err = await run('mergeModels', args).then(() => null, (e: unknown) => e);
+  const err = await run('mergeModels', args).then(
+    () => null,
+    (e: unknown) => e,
+  );
   assert.ok(err instanceof WorkflowFailedError);
   assert.match((err.cause as Error).message, /1 site\(s\) failed, at most 0 allowed: ghost/);
   site.kill('SIGKILL');

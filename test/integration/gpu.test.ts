@@ -74,36 +74,48 @@ test('a gpu worker without a hardware GPU refuses to start, naming what it tried
   await stop(cpu.child);
 });
 
-test('trainPipeline on a gpu worker on the software Vulkan adapter (webgpu) records the adapter and matches the CPU run', { skip: !software && 'no software Vulkan adapter (npm run provision installs lavapipe as root)' }, async (t) => {
-  const gpu = gpuWorker(['--allow-software-gpu']);
-  assert.match(await polling(gpu), /gpu worker: backend webgpu \(.*software\)/);
-  const onGpu = await run();
-  await stop(gpu.child);
-  assert.match(onGpu.result.backend, /^webgpu \(.+; software\)$/);
-  const adapter = adapters.find((a) => a.software)!;
-  assert.ok(onGpu.result.backend.includes(adapter.description), onGpu.result.backend);
-  assert.equal(onGpu.manifest.backend, onGpu.result.backend);
-  assert.equal(onGpu.manifest.status, 'completed');
+test(
+  'trainPipeline on a gpu worker on the software Vulkan adapter (webgpu) records the adapter and matches the CPU run',
+  { skip: !software && 'no software Vulkan adapter (npm run provision installs lavapipe as root)' },
+  async (t) => {
+    const gpu = gpuWorker(['--allow-software-gpu']);
+    assert.match(await polling(gpu), /gpu worker: backend webgpu \(.*software\)/);
+    const onGpu = await run();
+    await stop(gpu.child);
+    assert.match(onGpu.result.backend, /^webgpu \(.+; software\)$/);
+    const adapter = adapters.find((a) => a.software)!;
+    assert.ok(onGpu.result.backend.includes(adapter.description), onGpu.result.backend);
+    assert.equal(onGpu.manifest.backend, onGpu.result.backend);
+    assert.equal(onGpu.manifest.status, 'completed');
 
-  const cpu = gpuWorker(['--allow-cpu']);
-  await polling(cpu);
-  const onCpu = await run();
-  await stop(cpu.child);
-  assert.match(onCpu.result.backend, /^wasm/);
-  t.diagnostic(`test accuracy: webgpu ${onGpu.result.testAccuracy.toFixed(4)}, ${onCpu.result.backend} ${onCpu.result.testAccuracy.toFixed(4)}`);
-  assert.ok(Math.abs(onGpu.result.testAccuracy - onCpu.result.testAccuracy) <= 0.02, `webgpu ${onGpu.result.testAccuracy} vs cpu ${onCpu.result.testAccuracy}`);
-  onGpu.result.history.forEach((h, i) => assert.ok(Math.abs(h.loss - onCpu.result.history[i]!.loss) <= 1e-3 * Math.abs(h.loss) + 1e-4, `epoch ${h.epoch} loss ${h.loss} vs ${onCpu.result.history[i]!.loss}`));
-});
+    const cpu = gpuWorker(['--allow-cpu']);
+    await polling(cpu);
+    const onCpu = await run();
+    await stop(cpu.child);
+    assert.match(onCpu.result.backend, /^wasm/);
+    t.diagnostic(`test accuracy: webgpu ${onGpu.result.testAccuracy.toFixed(4)}, ${onCpu.result.backend} ${onCpu.result.testAccuracy.toFixed(4)}`);
+    assert.ok(Math.abs(onGpu.result.testAccuracy - onCpu.result.testAccuracy) <= 0.02, `webgpu ${onGpu.result.testAccuracy} vs cpu ${onCpu.result.testAccuracy}`);
+    onGpu.result.history.forEach((h, i) =>
+      assert.ok(Math.abs(h.loss - onCpu.result.history[i]!.loss) <= 1e-3 * Math.abs(h.loss) + 1e-4, `epoch ${h.epoch} loss ${h.loss} vs ${onCpu.result.history[i]!.loss}`),
+    );
+  },
+);
 
 test('lightpath doctor --json lists the backends, the WebGPU adapters and Temporal', async () => {
   const out = await new Promise<string>((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'cli/main.ts', 'doctor', '--json'], { env: { ...process.env, TEMPORAL_ADDRESS: stack.svc.temporal.address }, stdio: ['ignore', 'pipe', 'ignore'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', 'cli/main.ts', 'doctor', '--json'], {
+      env: { ...process.env, TEMPORAL_ADDRESS: stack.svc.temporal.address },
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
     let text = '';
     child.stdout!.on('data', (d: Buffer) => (text += d.toString()));
     child.once('exit', (code) => (code === 0 ? resolve(text) : reject(new Error(`doctor exited with ${code}`))));
   });
   const report = JSON.parse(out) as { backends: { webgpu: { adapters: { name: string; software: boolean }[] }; wasm: { ok: boolean }; gpuWorker: string }; temporal: { ok: boolean } };
-  assert.deepEqual(report.backends.webgpu.adapters.map((a) => a.name), adapters.map((a) => a.name));
+  assert.deepEqual(
+    report.backends.webgpu.adapters.map((a) => a.name),
+    adapters.map((a) => a.name),
+  );
   assert.equal(report.backends.wasm.ok, true);
   assert.equal(report.temporal.ok, true);
   assert.match(report.backends.gpuWorker, hardware ? /^(tensorflow-gpu|webgpu)/ : /refuses to start/);

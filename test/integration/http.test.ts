@@ -154,7 +154,10 @@ test('bad bodies: 400 naming the field; unknown runs: 404', async () => {
   assert.equal(bad.status, 400);
   assert.equal(bad.body.error.code, 'invalid_request');
   assert.match(bad.body.error.message, /model\.hidden/);
-  assert.deepEqual(bad.body.error.issues.map((i: { path: string }) => i.path), ['model.hidden.0']);
+  assert.deepEqual(
+    bad.body.error.issues.map((i: { path: string }) => i.path),
+    ['model.hidden.0'],
+  );
 
   const typo = await api('POST', '/v1/runs', { ...config, trian: {} });
   assert.equal(typo.status, 400);
@@ -193,7 +196,10 @@ test('POST /v1/runs starts a pipeline (202 + Location); its progress streams ove
   assert.equal(info.result.runId, runId);
   assert.ok(info.result.testAccuracy > 0.3, `test accuracy ${info.result.testAccuracy}`);
   assert.ok(info.result.glai.estimator, 'GLAI estimator');
-  assert.ok(stream.some((e) => e.event === 'progress' && typeof e.data.epoch === 'number'), JSON.stringify(stream));
+  assert.ok(
+    stream.some((e) => e.event === 'progress' && typeof e.data.epoch === 'number'),
+    JSON.stringify(stream),
+  );
   assert.equal(stream.at(-1)!.event, 'end');
   assert.equal(stream.at(-1)!.data.status, 'COMPLETED');
 
@@ -202,7 +208,10 @@ test('POST /v1/runs starts a pipeline (202 + Location); its progress streams ove
 
   const listed = await api('GET', '/v1/runs?kind=pipeline&status=COMPLETED&limit=50');
   assert.equal(listed.status, 200);
-  assert.ok(listed.body.some((r: { runId: string; status: string }) => r.runId === runId && r.status === 'COMPLETED'), JSON.stringify(listed.body));
+  assert.ok(
+    listed.body.some((r: { runId: string; status: string }) => r.runId === runId && r.status === 'COMPLETED'),
+    JSON.stringify(listed.body),
+  );
   assert.equal((await api('GET', '/v1/runs?kind=nonsense')).status, 400);
 });
 
@@ -261,7 +270,10 @@ test('schedules: create (201), list, describe, pause and unpause, trigger (202, 
   assert.deepEqual([paused.status, paused.body.paused, paused.body.note], [200, true, 'maintenance']);
   assert.equal((await api('POST', '/v1/schedules/http-nightly/unpause')).body.paused, false);
   const listed = await api('GET', '/v1/schedules');
-  assert.ok(listed.body.some((s: { scheduleId: string; watch: string }) => s.scheduleId === 'http-nightly'), JSON.stringify(listed.body));
+  assert.ok(
+    listed.body.some((s: { scheduleId: string; watch: string }) => s.scheduleId === 'http-nightly'),
+    JSON.stringify(listed.body),
+  );
 
   const triggered = await api('POST', '/v1/schedules/http-nightly/trigger', {});
   assert.equal(triggered.status, 202, JSON.stringify(triggered.body));

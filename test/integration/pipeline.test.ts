@@ -101,7 +101,10 @@ test('a malformed IDX file fails the run at once with an error naming the file',
 test('a bad config is refused before anything starts, naming the field', async () => {
   const count = async () => (await stack.lp.client.workflow.count()).count;
   const before = await count();
-  await assert.rejects(stack.lp.startPipeline({ train: { epochs: 0, learningRate: 'fast' } }), (e: Error) => e instanceof ConfigError && /train\.epochs/.test(e.message) && /train\.learningRate/.test(e.message));
+  await assert.rejects(
+    stack.lp.startPipeline({ train: { epochs: 0, learningRate: 'fast' } }),
+    (e: Error) => e instanceof ConfigError && /train\.epochs/.test(e.message) && /train\.learningRate/.test(e.message),
+  );
   const dir = await mkdtemp(join(tmpdir(), 'lp-badcfg-'));
   try {
     const file = join(dir, 'bad.yaml');

@@ -70,7 +70,10 @@ test('the gpu worker advertises its training slots to trainingSlots', async () =
     taskQueue: { name: 'lightpath-gpu', kind: proto.temporal.api.enums.v1.TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
     taskQueueType: proto.temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
   });
-  assert.ok(res.pollers?.some((p) => / gpu slots=1$/.test(p.identity ?? '')), JSON.stringify(res.pollers?.map((p) => p.identity)));
+  assert.ok(
+    res.pollers?.some((p) => / gpu slots=1$/.test(p.identity ?? '')),
+    JSON.stringify(res.pollers?.map((p) => p.identity)),
+  );
 });
 
 test('a worker on a queue lightpath does not schedule on, or of the wrong role, is refused naming the queues', async () => {

@@ -105,19 +105,39 @@ test('report: one self-contained HTML page with every section, its charts and th
 test('metrics: one JSONL line per epoch (training, then each candidate); TensorBoard event files', async () => {
   const file = join(tmp, 'metrics.jsonl');
   await ok(['metrics', run.runId, '--out', file]);
-  const rows = (await readFile(file, 'utf8')).trimEnd().split('\n').map((l) => JSON.parse(l) as MetricsRow);
+  const rows = (await readFile(file, 'utf8'))
+    .trimEnd()
+    .split('\n')
+    .map((l) => JSON.parse(l) as MetricsRow);
   const train = rows.filter((r) => r.tag === 'train');
-  assert.deepEqual(train.map((r) => r.epoch), [1, 2, 3]);
-  assert.deepEqual(train.map((r) => r.tag === 'train' && r.loss), run.history.map((h) => h.loss));
+  assert.deepEqual(
+    train.map((r) => r.epoch),
+    [1, 2, 3],
+  );
+  assert.deepEqual(
+    train.map((r) => r.tag === 'train' && r.loss),
+    run.history.map((h) => h.loss),
+  );
   const candidates = rows.filter((r) => r.tag === 'candidate');
-  assert.deepEqual(candidates.map((r) => `${r.tag === 'candidate' && r.candidate}@${r.epoch}`), ['wd0-1.00e-4@1', 'wd0-1.00e-4@2', 'wd0-1.00e-4@3', 'wd1-1.00e-2@1', 'wd1-1.00e-2@2', 'wd1-1.00e-2@3']);
+  assert.deepEqual(
+    candidates.map((r) => `${r.tag === 'candidate' && r.candidate}@${r.epoch}`),
+    ['wd0-1.00e-4@1', 'wd0-1.00e-4@2', 'wd0-1.00e-4@3', 'wd1-1.00e-2@1', 'wd1-1.00e-2@2', 'wd1-1.00e-2@3'],
+  );
   assert.deepEqual([...new Set(candidates.map((r) => r.weightDecay))], [1e-4, 1e-2]);
 
   const files = (await ok(['metrics', run.runId, '--format', 'tensorboard', '--out', join(tmp, 'tb')])).trim().split('\n');
-  assert.deepEqual(files.map((f) => f.split('/').at(-2)), ['train', 'wd0-1.00e-4', 'wd1-1.00e-2']);
-  const events = readTfRecords(new Uint8Array(await readFile(files[0]!))).map((r) => EventType.toObject(EventType.decode(r), { longs: Number }) as { fileVersion?: string; step?: number; summary?: { value: { tag: string; simpleValue: number }[] } });
+  assert.deepEqual(
+    files.map((f) => f.split('/').at(-2)),
+    ['train', 'wd0-1.00e-4', 'wd1-1.00e-2'],
+  );
+  const events = readTfRecords(new Uint8Array(await readFile(files[0]!))).map(
+    (r) => EventType.toObject(EventType.decode(r), { longs: Number }) as { fileVersion?: string; step?: number; summary?: { value: { tag: string; simpleValue: number }[] } },
+  );
   assert.equal(events[0]!.fileVersion, 'brain.Event:2');
-  assert.deepEqual(events.slice(1).map((e) => e.step), [1, 2, 3]);
+  assert.deepEqual(
+    events.slice(1).map((e) => e.step),
+    [1, 2, 3],
+  );
   const loss = events.slice(1).map((e) => e.summary!.value.find((v) => v.tag === 'loss')!.simpleValue);
   loss.forEach((l, k) => assert.ok(Math.abs(l - run.history[k]!.loss) < 1e-6 * Math.max(1, run.history[k]!.loss)));
 });
@@ -154,11 +174,21 @@ test("export tfjs: a stock TF.js loads it with tf.loadLayersModel and predicts a
   const out = join(tmp, 'tfjs');
   const r = JSON.parse(await ok(['export', run.runId, '--format', 'tfjs', '--out', out, '--json'])) as { format: string; files: { path: string }[] };
   assert.equal(r.format, 'tfjs');
-  assert.deepEqual(r.files.map((f) => f.path), [join(out, 'model.json'), join(out, 'weights.bin')]);
-  const json = JSON.parse(await readFile(join(out, 'model.json'), 'utf8')) as { weightsManifest: { paths: string[] }[]; userDefinedMetadata: { lightpath: { runId: string; initializers: Record<string, unknown> } } };
+  assert.deepEqual(
+    r.files.map((f) => f.path),
+    [join(out, 'model.json'), join(out, 'weights.bin')],
+  );
+  const json = JSON.parse(await readFile(join(out, 'model.json'), 'utf8')) as {
+    weightsManifest: { paths: string[] }[];
+    userDefinedMetadata: { lightpath: { runId: string; initializers: Record<string, unknown> } };
+  };
   assert.deepEqual(json.weightsManifest[0]!.paths, ['weights.bin']);
   assert.equal(json.userDefinedMetadata.lightpath.runId, run.runId);
-  assert.deepEqual(Object.keys(json.userDefinedMetadata.lightpath.initializers), ['hidden_0.kernel_initializer', 'hidden_1.kernel_initializer', 'logits.kernel_initializer'], 'Sinusoidal recorded, replaced');
+  assert.deepEqual(
+    Object.keys(json.userDefinedMetadata.lightpath.initializers),
+    ['hidden_0.kernel_initializer', 'hidden_1.kernel_initializer', 'logits.kernel_initializer'],
+    'Sinusoidal recorded, replaced',
+  );
 
   const test = await split(run.glai!.test!);
   const x = test.x.subarray(0, 64 * test.dim);
@@ -182,7 +212,10 @@ test("export glai: predict.mjs reproduces the estimator's logits and test accura
   const out = join(tmp, 'glai');
   const r = JSON.parse(await ok(['export', run.runId, '--out', out, '--json'])) as { format: string; files: { path: string }[] };
   assert.equal(r.format, 'glai', 'the default for a run with GLAI');
-  assert.deepEqual(r.files.map((f) => f.path.slice(out.length + 1)), ['model.json', 'weights.bin', 'glai-estimator.json', 'glai-estimator.bin', 'predict.mjs']);
+  assert.deepEqual(
+    r.files.map((f) => f.path.slice(out.length + 1)),
+    ['model.json', 'weights.bin', 'glai-estimator.json', 'glai-estimator.bin', 'predict.mjs'],
+  );
   const { loadGlai } = (await import(pathToFileURL(join(out, 'predict.mjs')).href)) as { loadGlai(dir: string): Promise<ExportedGlai> };
   const glai = await loadGlai(out);
   assert.equal(glai.structureId, run.glai!.structure.id);

@@ -18,10 +18,7 @@ const stack = useStack(['cpu']);
 test('a training worker killed after epoch k: the retry resumes from epoch k, not from zero', async () => {
   const epochs = 4;
   const first = stack.spawnGpu();
-  const { runId, handle } = await stack.lp.startPipeline(
-    { name: 'resume', model: { hidden: [64] }, train: { epochs }, execution: { heartbeatTimeoutSeconds: 5 } },
-    { store: stack.svc.store },
-  );
+  const { runId, handle } = await stack.lp.startPipeline({ name: 'resume', model: { hidden: [64] }, train: { epochs }, execution: { heartbeatTimeoutSeconds: 5 } }, { store: stack.svc.store });
   let seen = 0;
   const deadline = Date.now() + 240_000;
   while (seen < 2) {
@@ -36,7 +33,10 @@ test('a training worker killed after epoch k: the retry resumes from epoch k, no
 
   const result = await handle.result();
   assert.ok(result.resumedFromEpoch >= killedAfter && result.resumedFromEpoch < epochs, `resumed from epoch ${result.resumedFromEpoch}, killed after ${killedAfter}`);
-  assert.deepEqual(result.history.map((h) => h.epoch), [1, 2, 3, 4]);
+  assert.deepEqual(
+    result.history.map((h) => h.epoch),
+    [1, 2, 3, 4],
+  );
   assert.ok(result.testAccuracy > 0.8, `test accuracy ${result.testAccuracy}`);
 
   const history = await handle.fetchHistory();
@@ -80,10 +80,15 @@ test('lightpath resume: a run failed in train continues as a new run that reuses
   assert.equal(resumed.resumedFrom, runId);
   assert.deepEqual(resumed.reusedStages, ['prepare', 'initialize']);
   assert.ok(resumed.resumedFromEpoch >= 2 && resumed.resumedFromEpoch < epochs, `training continued from epoch ${resumed.resumedFromEpoch}`);
-  assert.deepEqual(resumed.history.map((h) => h.epoch), [1, 2, 3, 4, 5]);
+  assert.deepEqual(
+    resumed.history.map((h) => h.epoch),
+    [1, 2, 3, 4, 5],
+  );
   const ran = await scheduled(resumed.runId);
   assert.ok(!ran.includes('prepareData') && !ran.includes('initializeModel'), `no stage rerun before train: ${ran.join(', ')}`);
-  const manifests = await Promise.all([runId, resumed.runId].map(async (id) => JSON.parse(new TextDecoder().decode((await storeForUri(stack.svc.store).getNamed(`lightpath/runs/${id}/manifest.json`))!)) as RunManifest));
+  const manifests = await Promise.all(
+    [runId, resumed.runId].map(async (id) => JSON.parse(new TextDecoder().decode((await storeForUri(stack.svc.store).getNamed(`lightpath/runs/${id}/manifest.json`))!)) as RunManifest),
+  );
   const initArtifacts = (m: RunManifest) => m.artifacts.filter((a) => a.stage === 'initialize').map((a) => a.ref.uri);
   assert.deepEqual(initArtifacts(manifests[1]!), initArtifacts(manifests[0]!), 'the initialize artifacts are the failed run’s (no new ones written)');
   assert.equal(manifests[0]!.status, 'failed');
@@ -105,7 +110,10 @@ test('lightpath resume: a run failed in train continues as a new run that reuses
 
 test('lightpath cancel: the run ends cancelled (recorded in its manifest)', async () => {
   const worker = stack.spawnGpu();
-  const { runId, handle } = await stack.lp.startPipeline({ name: 'cancelrun', data: { source: 'synthetic', validationSize: 300 }, model: { hidden: [16] }, train: { epochs: 200 } }, { store: stack.svc.store });
+  const { runId, handle } = await stack.lp.startPipeline(
+    { name: 'cancelrun', data: { source: 'synthetic', validationSize: 300 }, model: { hidden: [16] }, train: { epochs: 200 } },
+    { store: stack.svc.store },
+  );
   for (let p = await stack.lp.progress(runId); p.stage !== 'train'; p = await stack.lp.progress(runId)) {
     assert.notEqual(p.stage, 'failed');
     await new Promise((r) => setTimeout(r, 100));

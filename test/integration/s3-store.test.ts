@@ -64,8 +64,18 @@ test('a corrupted object is detected on read, whole or streamed', async () => {
 
 test('run manifests are written and read back by run id', async () => {
   const m: RunManifest = {
-    runId: 'r1', workflowId: 'r1', pipeline: 'trainPipeline', status: 'completed', startedAt: '2026-01-01T00:00:00Z', updatedAt: '2026-01-01T00:01:00Z',
-    config: {}, seed: 1, backend: 'wasm', versions: { lightpath: '0' }, artifacts: [], metrics: {},
+    runId: 'r1',
+    workflowId: 'r1',
+    pipeline: 'trainPipeline',
+    status: 'completed',
+    startedAt: '2026-01-01T00:00:00Z',
+    updatedAt: '2026-01-01T00:01:00Z',
+    config: {},
+    seed: 1,
+    backend: 'wasm',
+    versions: { lightpath: '0' },
+    artifacts: [],
+    metrics: {},
   };
   assert.equal(await writeManifest(store, m), 's3://artifacts/team/a/runs/r1/manifest.json');
   assert.deepEqual(await readManifest(store, 'r1'), m);

@@ -104,8 +104,15 @@ test('a schedule consumes each arrival exactly once: triggers, no new data, an o
   const backfilled = s.runs.slice(2);
   assert.equal(new Set(backfilled.map((r) => r.run)).size, 3, 'three distinct runs, each recorded once');
   assert.deepEqual(backfilled.map((r) => r.outcome).sort(), ['no-new-data', 'no-new-data', 'promoted']);
-  assert.deepEqual(s.consumed.map((c) => c.name), ['a.lpb', 'b.lpb', 'later/c.lpb'], 'each arrival consumed exactly once');
-  assert.deepEqual(s.consumed.map((c) => c.samples), [300, 200, 250]);
+  assert.deepEqual(
+    s.consumed.map((c) => c.name),
+    ['a.lpb', 'b.lpb', 'later/c.lpb'],
+    'each arrival consumed exactly once',
+  );
+  assert.deepEqual(
+    s.consumed.map((c) => c.samples),
+    [300, 200, 250],
+  );
   assert.equal(s.current.estimator.count, start + 300 + 200 + 250);
   assert.equal(after.state!.consumed, 3);
   assert.equal(after.state!.current.estimator.count, start + 750);
@@ -129,7 +136,10 @@ test('a schedule consumes each arrival exactly once: triggers, no new data, an o
 test('a malformed arrival fails its run and pauses the schedule; without it, the schedule goes on', async () => {
   const watch = (await stack.lp.schedules.describe('nightly')).settings.watch;
   await writeFile(join(watch, 'broken.lpb'), 'not a bundle');
-  const failed = await stack.lp.schedules.trigger('nightly', { overlap: 'skip', wait: true }).then(() => null, (e: Error) => e);
+  const failed = await stack.lp.schedules.trigger('nightly', { overlap: 'skip', wait: true }).then(
+    () => null,
+    (e: Error) => e,
+  );
   assert.ok(failed instanceof WorkflowFailedError);
   let cause: Error = failed;
   while (cause.cause instanceof Error) cause = cause.cause;
@@ -156,7 +166,10 @@ test('an update with wrong labels is not promoted under a tight threshold (watch
   const s = await state('strict');
   assert.deepEqual(s.current.estimator, start, 'the current estimator stays');
   assert.equal(s.runs[0]!.outcome, 'rejected');
-  assert.deepEqual(s.consumed.map((c) => [c.name, c.uri]), [['wrong.lpb', `s3://${bucket}/incoming/strict/wrong.lpb`]]);
+  assert.deepEqual(
+    s.consumed.map((c) => [c.name, c.uri]),
+    [['wrong.lpb', `s3://${bucket}/incoming/strict/wrong.lpb`]],
+  );
   assert.match(s.consumed[0]!.version, /^[0-9a-f-]+$/, 'the ETag is the version');
   assert.equal((await stack.lp.schedules.trigger('strict', { wait: true })).run!.outcome, 'no-new-data');
 });

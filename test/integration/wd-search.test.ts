@@ -41,10 +41,14 @@ test('search: the collapsing candidate is stopped as underfitting after warm-up;
   assert.ok(stopDecision.oui! < 0.02, `OUI ${stopDecision.oui}`);
   assert.equal(huge!.epoch, 2);
   const concurrency = decisions.find((d) => d.verdict === 'concurrency');
-  assert.match(concurrency?.reason ?? '', /^2 candidate\(s\) at once: the training slots of 1 GPU worker/, 'default concurrency = the worker\'s 2 slots');
+  assert.match(concurrency?.reason ?? '', /^2 candidate\(s\) at once: the training slots of 1 GPU worker/, "default concurrency = the worker's 2 slots");
   assert.equal(good!.verdict, 'winner');
   assert.equal(good!.epoch, 4);
-  assert.deepEqual(result.history.map((h) => h.epoch), [1, 2, 3, 4], 'the epoch counter runs on from the checkpoint');
+  assert.deepEqual(
+    result.history.map((h) => h.epoch),
+    [1, 2, 3, 4],
+    'the epoch counter runs on from the checkpoint',
+  );
   assert.ok(decisions.some((d) => d.candidate === good!.id && d.verdict === 'continue' && /epoch-2 checkpoint/.test(d.reason)));
   assert.ok(!decisions.some((d) => d.candidate === good!.id && ['underfitting', 'overfitting'].includes(d.verdict)));
   const search = (await searchState(runId)) as unknown as { epochsSpent: number };
@@ -52,14 +56,14 @@ test('search: the collapsing candidate is stopped as underfitting after warm-up;
   assert.equal(result.search!.chosenWeightDecay, 1e-4);
   const printed = summaryLines(result).join('\n');
   assert.match(printed, /weight-decay search: chose 1\.00e-4 after 6 training epochs/);
-  assert.ok(printed.split('\n').some((l) => l.includes(huge!.id) && / underfitting /.test(l)), printed);
+  assert.ok(
+    printed.split('\n').some((l) => l.includes(huge!.id) && / underfitting /.test(l)),
+    printed,
+  );
 });
 
 test('a stopCandidate signal stops that candidate; grid mode trains the rest to the end', async () => {
-  const { runId, handle } = await stack.lp.startPipeline(
-    { ...base, name: 'wdgrid', search: { mode: 'grid', candidates: [1e-4, 1e-3, 1e-2], concurrency: 1 } },
-    { store: stack.svc.store },
-  );
+  const { runId, handle } = await stack.lp.startPipeline({ ...base, name: 'wdgrid', search: { mode: 'grid', candidates: [1e-4, 1e-3, 1e-2], concurrency: 1 } }, { store: stack.svc.store });
   const child = stack.lp.client.workflow.getHandle(`${runId}-wd-search`);
   for (let i = 0; i < 200; i++) {
     try {

@@ -20,7 +20,10 @@ test('a bad field is named in the error', () => {
     [{ oui: { pairs: 1.5 } }, /oui\.pairs/],
   ];
   for (const [raw, re] of bad) {
-    assert.throws(() => parsePipelineConfig(raw, 'p.yaml'), (e: Error) => e instanceof ConfigError && re.test(e.message) && e.message.startsWith('p.yaml:'));
+    assert.throws(
+      () => parsePipelineConfig(raw, 'p.yaml'),
+      (e: Error) => e instanceof ConfigError && re.test(e.message) && e.message.startsWith('p.yaml:'),
+    );
   }
 });
 

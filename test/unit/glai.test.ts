@@ -29,8 +29,13 @@ const spec = { valueLayer: 0, gateLayer: 1 };
 async function selector(seed: number) {
   const model = buildMlp({ inputDim: 12, hidden: [16, 8], classes: 4, initializer: 'heNormal', seed });
   await trainClassifier(model, rows(all, 0, 600), null, {
-    epochs: 2, batchSize: 30, learningRate: 1e-2, schedule: { kind: 'constant' },
-    optimizer: { name: 'adamw', weightDecay: 0, weightDecayMode: 'decoupled' }, seed, oui: { pairs: 28, every: 0 },
+    epochs: 2,
+    batchSize: 30,
+    learningRate: 1e-2,
+    schedule: { kind: 'constant' },
+    optimizer: { name: 'adamw', weightDecay: 0, weightDecayMode: 'decoupled' },
+    seed,
+    oui: { pairs: 28, every: 0 },
   });
   return { model, w: selectorWeights(model), id: structureId(await modelToParts(model)) };
 }
@@ -51,7 +56,10 @@ test('features: (n₁+1)(n_g+1) gated products; a path counts only when its unit
   const x = tf.tensor2d(all.x.subarray(0, 5 * 12), [5, 12]);
   const phi = (await gatedFeatures(w, spec, x).array()) as number[][];
   const h1 = (await tf.relu(tf.matMul(x, w.kernels[0]!).add(w.biases[0]!)).array()) as number[][];
-  const z2 = (await tf.matMul(tf.relu(tf.matMul(x, w.kernels[0]!).add(w.biases[0]!)), w.kernels[1]!).add(w.biases[1]!).array()) as number[][];
+  const z2 = (await tf
+    .matMul(tf.relu(tf.matMul(x, w.kernels[0]!).add(w.biases[0]!)), w.kernels[1]!)
+    .add(w.biases[1]!)
+    .array()) as number[][];
   for (let s = 0; s < 5; s++)
     for (let i = 0; i <= 16; i++)
       for (let j = 0; j <= 8; j++) {
@@ -65,7 +73,13 @@ test('merged statistics of 3 sites equal central training (≤ 1e-4 relative), a
   const { w, id } = await selector(2);
   const d = featureDim(w, spec);
   const central = await accumulateStats(emptyStats(id, spec, d, 4), w, all);
-  const sites = await Promise.all([[0, 250], [250, 610], [610, 900]].map(([a, b]) => accumulateStats(emptyStats(id, spec, d, 4), w, rows(all, a!, b!))));
+  const sites = await Promise.all(
+    [
+      [0, 250],
+      [250, 610],
+      [610, 900],
+    ].map(([a, b]) => accumulateStats(emptyStats(id, spec, d, 4), w, rows(all, a!, b!))),
+  );
   const merged = addStats(sites);
   assert.equal(merged.count, 900);
   const wc = solveStats(central, 1e-3);

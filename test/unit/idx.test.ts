@@ -30,6 +30,9 @@ test('malformed files are rejected with an error naming the file and the defect'
     [Buffer.from([0x1f, 0x8b, 1, 2, 3]), /bad\.idx: not a valid gzip stream/],
   ];
   for (const [bytes, re] of cases) {
-    assert.throws(() => parseIdx(bytes, 'bad.idx'), (e: Error) => e instanceof InvalidInputError && re.test(e.message) && (e as InvalidInputError).nonRetryable);
+    assert.throws(
+      () => parseIdx(bytes, 'bad.idx'),
+      (e: Error) => e instanceof InvalidInputError && re.test(e.message) && (e as InvalidInputError).nonRetryable,
+    );
   }
 });

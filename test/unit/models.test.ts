@@ -37,7 +37,14 @@ test('every ReLU output is captured, logits are not', () => {
   const x = tf.randomNormal([5, 8, 8, 1]);
   const cnn = makers.cnn();
   const c = forwardCapture(cnn, x, true);
-  assert.deepEqual(c.activations.map((a) => a.shape), [[5, 8, 8, 4], [5, 4, 4, 8], [5, 16]]);
+  assert.deepEqual(
+    c.activations.map((a) => a.shape),
+    [
+      [5, 8, 8, 4],
+      [5, 4, 4, 8],
+      [5, 16],
+    ],
+  );
   const res = makers.resnet();
   const r = forwardCapture(res, x, true);
   // stem, block0 a + out, proj1, block1 a + out
@@ -53,15 +60,15 @@ for (const [name, make] of Object.entries(makers)) {
     const straight = make();
     const counts: number[] = [];
     const full = await trainClassifier(straight, data, val, opts, { onEpoch: () => void counts.push(tf.memory().numTensors) });
-    assert.ok(counts.every((c) => c === counts[0]), `tensor counts ${counts.join(', ')}`);
+    assert.ok(
+      counts.every((c) => c === counts[0]),
+      `tensor counts ${counts.join(', ')}`,
+    );
     assert.ok(full.history.at(-1)!.valAccuracy! > 0.8, `val accuracy ${full.history.at(-1)!.valAccuracy}`);
 
     const first = make();
     let at1: TrainCheckpoint | null = null;
-    await assert.rejects(
-      trainClassifier(first, data, val, opts, { onEpoch: (_m, c) => void (at1 = c), shouldStop: () => at1 !== null }),
-      TrainingStopped,
-    );
+    await assert.rejects(trainClassifier(first, data, val, opts, { onEpoch: (_m, c) => void (at1 = c), shouldStop: () => at1 !== null }), TrainingStopped);
     const reloaded = await modelFromParts(await modelToParts(make()));
     const resumed = await trainClassifier(reloaded, data, val, opts, { resumeFrom: at1! });
     resumed.weights.forEach((w, k) => assert.deepEqual(Buffer.from(w.buffer), Buffer.from(full.weights[k]!.buffer), `weight ${k}`));

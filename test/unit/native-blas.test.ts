@@ -23,7 +23,20 @@ import { trainInThread } from '../../ml/train/run-in-thread.js';
 import type { TrainOptions } from '../../ml/train/trainer.js';
 import { buildNativeBlas } from '../../scripts/build-native.js';
 import { onPath } from '../../scripts/on-path.js';
-import { compare, compareBroadcastMatMul, compareConv2DLayouts, compareConv2Ds, compareMatMuls, input, reportWorst, smallCnn, smallMlp, TOLERANCE, trainAndCompare, valueAndGrads } from '../helpers/backend-compare.js';
+import {
+  compare,
+  compareBroadcastMatMul,
+  compareConv2DLayouts,
+  compareConv2Ds,
+  compareMatMuls,
+  input,
+  reportWorst,
+  smallCnn,
+  smallMlp,
+  TOLERANCE,
+  trainAndCompare,
+  valueAndGrads,
+} from '../helpers/backend-compare.js';
 
 /** OpenBLAS's cblas.h (it declares openblas_set_num_threads) in the usual include folders, found without the build script's help. */
 function openblasHeader(): string | null {
@@ -109,7 +122,11 @@ test('_FusedMatMul: bias of n, 1 and [m,n] values, every activation, transposes,
     }
   }
   const linear = (x: tf.Tensor, y: tf.Tensor, bias: tf.Tensor) => tf.fused.matMul({ a: x as tf.Tensor2D, b: y as tf.Tensor2D, bias, transposeB: true });
-  await compare('fused linear with gradients', [input([9, 5], 1), input([4, 5], 2), input([4], 3), input([9, 4], 4)], valueAndGrads((x, y, b) => linear(x!, y!, b!), 3));
+  await compare(
+    'fused linear with gradients',
+    [input([9, 5], 1), input([4, 5], 2), input([4], 3), input([9, 4], 4)],
+    valueAndGrads((x, y, b) => linear(x!, y!, b!), 3),
+  );
   reportWorst(t);
 });
 

@@ -4,7 +4,11 @@ import { OuiPruner } from '../../ml/oui-pruner.js';
 
 test('never prunes during warm-up, then prunes on the first out-of-band report with the reason', () => {
   const p = new OuiPruner({ band: [0.6, 0.8], warmupSteps: 3 });
-  for (const [step, oui] of [[0, 0.1], [1, 0.2], [2, 0.95]] as const) {
+  for (const [step, oui] of [
+    [0, 0.1],
+    [1, 0.2],
+    [2, 0.95],
+  ] as const) {
     p.report(step, oui);
     assert.equal(p.shouldPrune(), false, `step ${step}`);
   }

@@ -69,7 +69,10 @@ test("wasm's PairHamming kernel gives the cpu backend's OUI on conv and dense ac
   const { selectBackend } = await import('../../ml/backend/select.js');
   const { PAIR_HAMMING } = await import('../../ml/backend/wasm-kernels/pair-hamming.js');
   const rng = Rng.fromSeed(11);
-  const shapes = [[32, 6, 6, 5], [32, 40]];
+  const shapes = [
+    [32, 6, 6, 5],
+    [32, 40],
+  ];
   const values = shapes.map((s) => Float32Array.from({ length: s.reduce((a, b) => a * b, 1) }, () => rng.next() - 0.5));
   const pairs = drawPairs(28, 32, Rng.fromSeed(3));
   const oui = async () => {

@@ -16,7 +16,17 @@ import { parsePipelineConfig } from '../../contracts/config.js';
 import type { RunManifest } from '../../storage/manifest.js';
 import { type EpochMetrics } from '../../contracts/runs.js';
 
-const epoch = (e: number): EpochMetrics => ({ epoch: e, loss: 1 / e, trainAccuracy: 0.5 + e / 10, valAccuracy: 0.4 + e / 10, oui: 0.7, seconds: 1, samplesPerSecond: 100, patternChange: 0.1 / e, weightChange: 0.2 / e });
+const epoch = (e: number): EpochMetrics => ({
+  epoch: e,
+  loss: 1 / e,
+  trainAccuracy: 0.5 + e / 10,
+  valAccuracy: 0.4 + e / 10,
+  oui: 0.7,
+  seconds: 1,
+  samplesPerSecond: 100,
+  patternChange: 0.1 / e,
+  weightChange: 0.2 / e,
+});
 
 function manifest(o: { search?: boolean; hostile?: boolean } = {}): RunManifest {
   const evil = '<img src=x onerror=alert(1)>';
@@ -52,14 +62,24 @@ function manifest(o: { search?: boolean; hostile?: boolean } = {}): RunManifest 
       history: [epoch(1), epoch(2)],
       testAccuracy: 0.61,
       ...(o.search
-        ? { weightDecaySearch: { mode: 'controller', chosenWeightDecay: 2e-4, winner: candidate.id, epochsSpent: 2, candidates: [candidate], decisions: [{ epoch: 1, candidate: candidate.id, oui: 0.5, verdict: 'raise-weight-decay', reason: o.hostile ? '</table><script>alert(1)</script>' : 'OUI above the band' }] } }
+        ? {
+            weightDecaySearch: {
+              mode: 'controller',
+              chosenWeightDecay: 2e-4,
+              winner: candidate.id,
+              epochsSpent: 2,
+              candidates: [candidate],
+              decisions: [{ epoch: 1, candidate: candidate.id, oui: 0.5, verdict: 'raise-weight-decay', reason: o.hostile ? '</table><script>alert(1)</script>' : 'OUI above the band' }],
+            },
+          }
         : {}),
       ...(o.hostile ? { error: `failed: ${evil}` } : {}),
     },
   };
 }
 
-const report = (m: RunManifest) => buildReport({ record: { manifest: m, manifestUri: 'file:///store/runs/run-1/manifest.json' }, workflow: null, temporalNote: 'not asked', others: [], generatedAt: new Date(0) });
+const report = (m: RunManifest) =>
+  buildReport({ record: { manifest: m, manifestUri: 'file:///store/runs/run-1/manifest.json' }, workflow: null, temporalNote: 'not asked', others: [], generatedAt: new Date(0) });
 
 test('report escapes every string it shows and links only http(s) and file URIs', async () => {
   const { html } = await report(manifest({ search: true, hostile: true }));
@@ -83,9 +103,21 @@ test('report sections follow what the run has', async () => {
 
 test('metric rows: the training, then each candidate epoch with the weight decay it trained with', () => {
   const rows = metricsRows(manifest({ search: true }));
-  assert.deepEqual(rows.map((r) => [r.tag, r.epoch, r.weightDecay]), [['train', 1, 1e-4], ['train', 2, 2e-4], ['candidate', 1, 1e-4], ['candidate', 2, 2e-4]]);
+  assert.deepEqual(
+    rows.map((r) => [r.tag, r.epoch, r.weightDecay]),
+    [
+      ['train', 1, 1e-4],
+      ['train', 2, 2e-4],
+      ['candidate', 1, 1e-4],
+      ['candidate', 2, 2e-4],
+    ],
+  );
   const plain = metricsRows(manifest());
-  assert.deepEqual(plain.map((r) => r.weightDecay), [1e-4, 1e-4], "train.weightDecay when there is no search");
+  assert.deepEqual(
+    plain.map((r) => r.weightDecay),
+    [1e-4, 1e-4],
+    'train.weightDecay when there is no search',
+  );
 });
 
 test('TFRecords: masked CRC-32C of the length and data; events decode back', () => {
@@ -107,16 +139,30 @@ test('TFRecords: masked CRC-32C of the length and data; events decode back', () 
   const events = readTfRecords(file).map((r) => EventType.toObject(EventType.decode(r), { longs: Number }));
   assert.deepEqual(events, [
     { wallTime: 10, fileVersion: 'brain.Event:2' },
-    { wallTime: 12.5, step: 3, summary: { value: [{ tag: 'loss', simpleValue: 0.25 }, { tag: 'accuracy/val', simpleValue: 0 }] } },
+    {
+      wallTime: 12.5,
+      step: 3,
+      summary: {
+        value: [
+          { tag: 'loss', simpleValue: 0.25 },
+          { tag: 'accuracy/val', simpleValue: 0 },
+        ],
+      },
+    },
   ]);
 });
 
 test("exports swap lightpath's initializers for GlorotUniform and record them", () => {
-  const topology = { class_name: 'Sequential', config: { layers: [
-    { class_name: 'Dense', config: { name: 'hidden_0', kernel_initializer: { class_name: 'Sinusoidal', config: { mode: 'glorot' } }, bias_initializer: { class_name: 'Zeros', config: {} } } },
-    { class_name: 'Dense', config: { name: 'hidden_1', kernel_initializer: { class_name: 'lsuv', config: { seed: 3 } } } },
-    { class_name: 'Dense', config: { name: 'logits', kernel_initializer: { class_name: 'HeNormal', config: { seed: 1 } } } },
-  ] } };
+  const topology = {
+    class_name: 'Sequential',
+    config: {
+      layers: [
+        { class_name: 'Dense', config: { name: 'hidden_0', kernel_initializer: { class_name: 'Sinusoidal', config: { mode: 'glorot' } }, bias_initializer: { class_name: 'Zeros', config: {} } } },
+        { class_name: 'Dense', config: { name: 'hidden_1', kernel_initializer: { class_name: 'lsuv', config: { seed: 3 } } } },
+        { class_name: 'Dense', config: { name: 'logits', kernel_initializer: { class_name: 'HeNormal', config: { seed: 1 } } } },
+      ],
+    },
+  };
   const { topology: out, replaced } = portableTopology(topology);
   const layers = (out as typeof topology).config.layers;
   assert.deepEqual(layers[0]!.config.kernel_initializer, { class_name: 'GlorotUniform', config: { seed: null } });

@@ -14,7 +14,11 @@ function variance(a: ArrayLike<number>): number {
 }
 
 test('sinusoidal kernels are bit-identical across calls', () => {
-  for (const shape of [[784, 256], [300, 300], [3, 3, 16, 32]]) {
+  for (const shape of [
+    [784, 256],
+    [300, 300],
+    [3, 3, 16, 32],
+  ]) {
     const a = sinusoidalKernel(shape);
     const b = sinusoidalKernel(shape);
     assert.deepEqual(Buffer.from(a.buffer), Buffer.from(b.buffer));
@@ -36,7 +40,12 @@ test('matches the METHODS.md §1 formula entry by entry (dense, layout [n_in, n_
 });
 
 test('variance equals the Glorot target 2/(m+n), and the He target 2/fan_in', () => {
-  for (const [m, n] of [[256, 784], [128, 256], [10, 128], [300, 300]] as const) {
+  for (const [m, n] of [
+    [256, 784],
+    [128, 256],
+    [10, 128],
+    [300, 300],
+  ] as const) {
     assert.ok(Math.abs(variance(sinusoidalMatrix(m, n)) / (2 / (m + n)) - 1) < 1e-9, `glorot ${m}x${n}`);
     assert.ok(Math.abs(variance(sinusoidalMatrix(m, n, 'he')) / (2 / n) - 1) < 1e-9, `he ${m}x${n}`);
     const f32 = sinusoidalKernel([n, m]);

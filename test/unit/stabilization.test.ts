@@ -73,5 +73,8 @@ test('resuming continues the stabilization series exactly', async () => {
   let at3: TrainCheckpoint | null = null;
   await assert.rejects(trainClassifier(mlp(), data, null, opts, { onEpoch: (_m, c) => void (c.epoch === 3 && (at3 = c)), shouldStop: () => at3 !== null }), TrainingStopped);
   const resumed = await trainClassifier(mlp(), data, null, opts, { resumeFrom: at3! });
-  assert.deepEqual(resumed.history.map((e) => [e.patternChange, e.weightChange]), straight.history.map((e) => [e.patternChange, e.weightChange]));
+  assert.deepEqual(
+    resumed.history.map((e) => [e.patternChange, e.weightChange]),
+    straight.history.map((e) => [e.patternChange, e.weightChange]),
+  );
 });

@@ -57,7 +57,10 @@ test('resuming from an epoch checkpoint gives bit-identical weights (adamw and s
     assert.equal(resumed.weights.length, straight.weights.length);
     resumed.weights.forEach((w, k) => assert.deepEqual(Buffer.from(w.buffer), Buffer.from(straight.weights[k]!.buffer), `${optimizer.name} weight ${k}`));
     assert.deepEqual(resumed.optimizer.step, straight.optimizer.step);
-    assert.deepEqual(resumed.history.map((e) => [e.loss, e.oui]), straight.history.map((e) => [e.loss, e.oui]));
+    assert.deepEqual(
+      resumed.history.map((e) => [e.loss, e.oui]),
+      straight.history.map((e) => [e.loss, e.oui]),
+    );
     [full, first, second].forEach((m) => m.dispose());
   }
 });
@@ -67,7 +70,10 @@ test('no tensor leaks: the tensor count is the same after every epoch', async ()
   const counts: number[] = [];
   await trainClassifier(model, data, val, opts, { onEpoch: () => void counts.push(tf.memory().numTensors) });
   assert.equal(counts.length, 4);
-  assert.ok(counts.every((c) => c === counts[0]), `tensor counts ${counts.join(', ')}`);
+  assert.ok(
+    counts.every((c) => c === counts[0]),
+    `tensor counts ${counts.join(', ')}`,
+  );
   model.dispose();
 });
 

@@ -12,7 +12,20 @@ import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../../ml/backend/select.js';
 import { registerWasmTrainingKernels, WASM_TRAINING_KERNELS } from '../../ml/backend/wasm-kernels.js';
 import { unregisterNativeKernels } from '../../ml/backend/native-kernels.js';
-import { compare, compareBroadcastMatMul, compareConv2DLayouts, compareConv2Ds, compareMatMuls, input, reportWorst, smallCnn, smallMlp, TOLERANCE, trainAndCompare, valueAndGrads } from '../helpers/backend-compare.js';
+import {
+  compare,
+  compareBroadcastMatMul,
+  compareConv2DLayouts,
+  compareConv2Ds,
+  compareMatMuls,
+  input,
+  reportWorst,
+  smallCnn,
+  smallMlp,
+  TOLERANCE,
+  trainAndCompare,
+  valueAndGrads,
+} from '../helpers/backend-compare.js';
 
 before(async () => {
   const info = await selectBackend('wasm');
@@ -28,9 +41,11 @@ test('registration replaces the stock kernels, is idempotent, and runs where sel
   }
   const funcs = WASM_TRAINING_KERNELS.map((n) => tf.getKernel(n, 'wasm').kernelFunc);
   registerWasmTrainingKernels();
-  assert.deepEqual(WASM_TRAINING_KERNELS.map((n) => tf.getKernel(n, 'wasm').kernelFunc), funcs);
+  assert.deepEqual(
+    WASM_TRAINING_KERNELS.map((n) => tf.getKernel(n, 'wasm').kernelFunc),
+    funcs,
+  );
 });
-
 
 test('BatchMatMul: every transpose combination and batch dims, with gradients; broadcast batch dims forward', async (t) => {
   assert.ok((await compareMatMuls()) <= TOLERANCE);
@@ -70,7 +85,11 @@ test('MaxPoolGrad: 2×2/2 (valid, same, odd sizes), overlapping 3×3, ties', asy
     await compare(`maxPool of relu (ties) ${size}/${stride} ${pad}`, [input(shape, 3), input([b, oh, ow, c], 4)], valueAndGrads(relu, 1));
   }
   const flat = { shape: [1, 4, 4, 2], data: new Float32Array(32).fill(0.5) };
-  await compare('maxPool all equal', [flat, input([1, 2, 2, 2], 5)], valueAndGrads((x) => tf.maxPool(x as tf.Tensor4D, 2, 2, 'valid'), 1));
+  await compare(
+    'maxPool all equal',
+    [flat, input([1, 2, 2, 2], 5)],
+    valueAndGrads((x) => tf.maxPool(x as tf.Tensor4D, 2, 2, 'valid'), 1),
+  );
   reportWorst(t);
 });
 

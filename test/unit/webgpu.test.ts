@@ -70,7 +70,10 @@ test('OUI capture on webgpu equals cpu: activations of the training pass and the
     const weights: Float32Array[] = [];
     for (const w of reference.getWeights()) weights.push(Float32Array.from(await w.data()));
     reference.dispose();
-    const x = values(xShape.reduce((a, b) => a * b, 1), 7);
+    const x = values(
+      xShape.reduce((a, b) => a * b, 1),
+      7,
+    );
     const gpu = await capture('webgpu', build, weights, x, xShape);
     const cpu = await capture('cpu', build, weights, x, xShape);
     gpu.activations.forEach((a, k) => {

@@ -13,18 +13,7 @@ import { cacheDir } from '../../cache-dir.js';
 
 /** The addon's functions (addon.c, gemm.c, conv.c and linalg.c document them). */
 export interface NativeBlas {
-  sgemm(
-    transA: boolean,
-    transB: boolean,
-    m: number,
-    n: number,
-    k: number,
-    a: Float32Array,
-    b: Float32Array,
-    c: Float32Array,
-    aIndex: Int32Array,
-    bIndex: Int32Array,
-  ): void;
+  sgemm(transA: boolean, transB: boolean, m: number, n: number, k: number, a: Float32Array, b: Float32Array, c: Float32Array, aIndex: Int32Array, bIndex: Int32Array): void;
   epilogue(c: Float32Array, n: number, bias: Float32Array | null, activation: number, alpha: number): void;
   conv2d(mode: number, a: Float32Array, b: Float32Array, out: Float32Array, geometry: Int32Array): void;
   gramAccumulate(a: Float64Array, b: Float64Array, phi: Float32Array, y: Float32Array, n: number, d: number, c: number): void;

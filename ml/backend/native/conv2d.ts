@@ -56,7 +56,13 @@ function convKernel(blas: NativeBlas, mode: number, names: [string, string], fal
 
 /** The Conv2D kernel function on `blas`. */
 export function nativeConv2D(blas: NativeBlas): WasmKernelFunc {
-  return convKernel(blas, FORWARD, ['x', 'filter'], (args) => stockKernel(tf.Conv2D)!(args), (x, filter) => [x.shape, filter.shape, null]);
+  return convKernel(
+    blas,
+    FORWARD,
+    ['x', 'filter'],
+    (args) => stockKernel(tf.Conv2D)!(args),
+    (x, filter) => [x.shape, filter.shape, null],
+  );
 }
 
 /** The Conv2DBackpropFilter kernel function on `blas`. */

@@ -166,7 +166,12 @@ export function pair(v: number | number[] | undefined, dflt = 1): [number, numbe
 
 /** Explicit NHWC padding for a conv2d kernel call. */
 export function explicitPad(top: number, bottom: number, left: number, right: number): ExplicitPad {
-  return [[0, 0], [top, bottom], [left, right], [0, 0]];
+  return [
+    [0, 0],
+    [top, bottom],
+    [left, right],
+    [0, 0],
+  ];
 }
 
 /** A heap view of `info` valid until the next wasm allocation. */

@@ -46,8 +46,8 @@ export function spread(s: Scope, backend: BackendWasm, x: Info, sh: number, sw: 
   dst.fill(0);
   for (let n = 0; n < b; n++) {
     for (let i = 0; i < h; i++) {
-      let si = ((n * h + i) * w) * c;
-      let di = ((n * oh + i * sh) * ow) * c;
+      let si = (n * h + i) * w * c;
+      let di = (n * oh + i * sh) * ow * c;
       for (let j = 0; j < w; j++, si += c, di += sw * c) {
         if (c >= 16) dst.set(src.subarray(si, si + c), di);
         else for (let k = 0; k < c; k++) dst[di + k] = src[si + k]!;

@@ -123,17 +123,7 @@ export function batchMatMul(args: WasmKernelArgs): Info {
  * output. Operands are transposed once up front; a right operand shared by
  * consecutive batch elements is kept, so XNNPACK keeps its packed weights.
  */
-function batchedProduct(
-  s: Scope,
-  backend: BackendWasm,
-  a: Info,
-  b: Info,
-  ta: boolean,
-  tb: boolean,
-  outOuter: number[],
-  outShape: number[],
-  batch: number,
-): Info {
+function batchedProduct(s: Scope, backend: BackendWasm, a: Info, b: Info, ta: boolean, tb: boolean, outOuter: number[], outShape: number[], batch: number): Info {
   const aRank = a.shape.length;
   const bRank = b.shape.length;
   const aOuter = a.shape.slice(0, -2);
