@@ -4,6 +4,7 @@
  * store and AWS SDK use MinIO. Nothing is mocked.
  */
 import { Client, Connection } from '@temporalio/client';
+import proto from '@temporalio/proto';
 import { S3Client } from '@aws-sdk/client-s3';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { before, after } from 'node:test';
@@ -63,6 +64,21 @@ export function spawnWorker(address: string, args: string[]): ChildProcess {
     env: { ...process.env, TEMPORAL_ADDRESS: address },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
+}
+
+/** Waits (up to `timeoutMs`) until a worker polls `taskQueue` for activities: a spawned worker process takes seconds to load. */
+export async function waitForActivityPoller(client: Client, taskQueue: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const res = await client.workflowService.describeTaskQueue({
+      namespace: 'default',
+      taskQueue: { name: taskQueue, kind: proto.temporal.api.enums.v1.TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
+      taskQueueType: proto.temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
+    });
+    if (res.pollers?.length) return;
+    if (Date.now() > deadline) throw new Error(`no worker polled ${taskQueue} within ${timeoutMs / 1000} s`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
 }
 
 /** The services, in-process workers and client one integration test file uses. */

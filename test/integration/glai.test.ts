@@ -13,7 +13,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WorkflowFailedError } from '@temporalio/client';
-import { useStack } from '../helpers/services.js';
+import { useStack, waitForActivityPoller } from '../helpers/services.js';
 import { cli, cliJson } from '../helpers/cli.js';
 import { storeForUri, openStore } from '../../storage/open.js';
 import { decodeBundle, encodeBundle } from '../../storage/bundle.js';
@@ -173,6 +173,8 @@ test('federated merge: a site worker killed mid-fit is retried; the merge equals
 test('federated merge tolerates up to maxFailedSites missing sites (recorded) and fails past it, naming them', async () => {
   const g = first.glai!;
   const site = stack.spawnWorker(['--role', 'site:d', '--data', await shardFile('d', 0, 500)]);
+  // Site d must be polling before the merge starts: the 5 s timeout is for the missing site `ghost`.
+  await waitForActivityPoller(stack.svc.client, 'lightpath-site-d');
   const args = { store: stack.svc.store, structure: g.structure, sites: ['d', 'ghost'], siteTimeoutSeconds: 5 };
   const ok = await run<{ estimator: EstimatorRef; sites: { site: string; status: string; error: string | null }[]; merged: number }>('mergeModels', { ...args, maxFailedSites: 1 });
   assert.equal(ok.merged, 1);
