@@ -5,6 +5,9 @@
  */
 import { Client, Connection } from '@temporalio/client';
 import proto from '@temporalio/proto';
+import assert from 'node:assert/strict';
+import { registerSecret, scanServer, scanSummary, totals, watchOutput } from './secret-scan.js';
+import { openStore } from '../../storage/open.js';
 import { S3Client } from '@aws-sdk/client-s3';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { before, after } from 'node:test';
@@ -24,7 +27,10 @@ export interface Services {
 
 /** Starts Temporal + MinIO and sets the process environment to use them. */
 export async function startServices(): Promise<Services> {
+  watchOutput();
   const [temporal, minio] = await Promise.all([startTemporal(), startMinio()]);
+  registerSecret(minio.secretAccessKey);
+  registerSecret(process.env.LIGHTPATH_API_TOKEN);
   Object.assign(process.env, minio.env, { TEMPORAL_ADDRESS: temporal.address });
   const connection = await Connection.connect({ address: temporal.address });
   const client = new Client({ connection });
@@ -35,10 +41,14 @@ export async function startServices(): Promise<Services> {
     client,
     s3,
     store: minio.env.LIGHTPATH_STORE!,
+    /** Scans the server's histories and the store's manifests for secrets (test/helpers/secret-scan.ts), then stops. */
     async stop() {
+      await scanServer(client, openStore(minio.env.LIGHTPATH_STORE!));
+      console.log(scanSummary());
       s3.destroy();
       await connection.close();
       await Promise.all([temporal.stop(), minio.stop()]);
+      assert.deepEqual(totals.hits, [], 'a secret reached a log, a manifest or a workflow history');
     },
   };
 }
@@ -60,10 +70,14 @@ export async function startWorkers(address: string, roles: WorkerRole[], gpuSlot
 
 /** `lightpath worker <args>` in its own process (so a test can SIGKILL it), polling the test server. */
 export function spawnWorker(address: string, args: string[]): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', 'cli/main.ts', 'worker', ...args], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'cli/main.ts', 'worker', ...args], {
     env: { ...process.env, TEMPORAL_ADDRESS: address },
-    stdio: ['ignore', 'inherit', 'inherit'],
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
+  // Through this process's own streams, so its output is shown and scanned for secrets.
+  child.stdout!.on('data', (c: Buffer) => process.stdout.write(c));
+  child.stderr!.on('data', (c: Buffer) => process.stderr.write(c));
+  return child;
 }
 
 /** Waits (up to `timeoutMs`) until a worker polls `taskQueue` for activities: a spawned worker process takes seconds to load. */

@@ -18,9 +18,11 @@ import { useStack } from '../helpers/services.js';
 import { connect } from '../../client/connect.js';
 import { buildServer } from '../../http/server.js';
 import { loggerOptions } from '../../http/logging.js';
+import { registerSecret } from '../helpers/secret-scan.js';
 
 const stack = useStack(['cpu', 'gpu']);
 const TOKEN = randomBytes(24).toString('hex');
+registerSecret(TOKEN);
 
 const config = {
   name: 'http',
