@@ -4,13 +4,14 @@ import { Rng } from '../ml/rng.js';
 import { InvalidInputError } from '../contracts/errors.js';
 import { openStore } from '../storage/open.js';
 import type { PrepareDataInput, PreparedData, Ref } from '../contracts/types.js';
-import { loadShard, loadSource, putSplit, subset } from './sources.js';
+import { confineSource, loadShard, loadSource, putSplit, subset } from './sources.js';
 
 /**
  * Reads the data source (see `loadSource`), holds out a seeded validation split from the training set, and
  * stores train/val/test as content-addressed bundles.
  */
 export async function prepareData(input: PrepareDataInput): Promise<PreparedData> {
+  await confineSource(input.source, input.store, 'data.source');
   const { train, test } = await loadSource(input.source);
   if (!test) throw new InvalidInputError(`data.source: ${input.source} is a single image set; a pipeline needs a source with a test set (fashion-mnist, synthetic or an IDX folder)`);
   if (input.validationSize >= train.count) {
@@ -40,5 +41,6 @@ export async function prepareData(input: PrepareDataInput): Promise<PreparedData
 
 /** Stores the training samples of `source` (`<source>[#k/n]`, see sources.ts) as a split: new data for a retrain. */
 export async function importShard(input: { store: string; source: string }): Promise<Ref> {
+  await confineSource(input.source, input.store, 'data');
   return putSplit(openStore(input.store), await loadShard(input.source, 'data'), 'shard', input.source);
 }

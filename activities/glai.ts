@@ -84,8 +84,15 @@ async function fit(input: FitSettings, data: () => Promise<LabelledData>): Promi
       stats = emptyStats(input.structure.id, spec, featureDim(weights, spec), weights.kernels.at(-1)!.shape[1]);
     }
     const ctx = activityContext();
-    await accumulateStats(stats, weights, await data(), (done, total) => ctx?.heartbeat({ done, total }));
-    return await writeEstimator(input.store, stats, lambda);
+    let progress = { done: 0, total: 0 };
+    await accumulateStats(stats, weights, await data(), (done, total) => ctx?.heartbeat((progress = { done, total })));
+    // Storing the statistics may wait out a store outage (storage/retry.ts): keep heartbeating so the finished pass is not redone.
+    const beat = ctx ? setInterval(() => ctx.heartbeat(progress), Math.max(1000, Math.min(10_000, (ctx.info.heartbeatTimeoutMs ?? 30_000) / 3))) : null;
+    try {
+      return await writeEstimator(input.store, stats, lambda);
+    } finally {
+      if (beat) clearInterval(beat);
+    }
   } finally {
     model.dispose();
   }

@@ -13,7 +13,7 @@ import { listWatch, readWatched } from '../storage/watch.js';
 import { RUN_LOG_LIMIT, scheduleStateKey, type ConsumedObject, type ImportedData, type ScheduleRun, type ScheduleScan, type ScheduleState, type WatchedObject } from '../contracts/schedule-state.js';
 import type { Ref } from '../contracts/types.js';
 import { readSplit } from './artifacts.js';
-import { concatSets, imageSetOf, putSplit } from './sources.js';
+import { concatSets, confineSource, imageSetOf, putSplit } from './sources.js';
 
 /** A state write that found another generation than its round read: someone else wrote the state. */
 class StateConflictError extends Error {
@@ -41,6 +41,7 @@ export async function scanSchedule(input: { store: string; scheduleId: string; s
   if (state && state.structureId !== input.structureId) {
     throw new InvalidInputError(`schedule ${input.scheduleId}: its state (${scheduleStateKey(input.scheduleId)}) is for structure ${state.structureId}, this run's is ${input.structureId}`);
   }
+  await confineSource(input.watch, input.store, 'watch');
   const consumed = new Set(state?.consumed.map(listingKey));
   const fresh = (await listWatch(input.watch)).filter((o) => !consumed.has(listingKey(o)));
   return { generation: state?.generation ?? 0, current: state?.current ?? input.start, fresh };

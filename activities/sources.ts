@@ -7,12 +7,14 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { loadFashionMnist, findFashionMnist, type ImageSet } from '../ml/data/fashion-mnist.js';
+import { join } from 'node:path';
+import { FASHION_MNIST_FILES, loadFashionMnist, findFashionMnist, type ImageSet } from '../ml/data/fashion-mnist.js';
 import { syntheticImages } from '../ml/data/synthetic.js';
 import { Rng } from '../ml/rng.js';
 import { InvalidInputError } from '../contracts/errors.js';
 import { decodeBundle, encodeBundle } from '../storage/bundle.js';
 import type { ArtifactStore } from '../storage/artifact-store.js';
+import { configuredDataRoots, outsideDataRoots } from '../storage/data-roots.js';
 import type { Ref } from '../contracts/types.js';
 
 /** Seed of the permutation that cuts a training set into shards (fixed, so every site agrees). */
@@ -56,12 +58,26 @@ export function putSplit(store: ArtifactStore, set: ImageSet, split: string, sou
   );
 }
 
+/**
+ * Refuses (InvalidInputError naming `field`) a source or watch location outside the
+ * data roots when this worker is confined: `LIGHTPATH_DATA_ROOTS` set on it (the
+ * built-in data sets and the run's `store` are always allowed). Unset, a worker reads
+ * what its Temporal clients name (storage/data-roots.ts explains the decision).
+ */
+export async function confineSource(source: string, store: string, field: string): Promise<void> {
+  const roots = configuredDataRoots(store);
+  const why = roots && (await outsideDataRoots(source, roots));
+  if (why) throw new InvalidInputError(`${field}: ${why}`);
+}
+
 /** Reads a source's train and test sets (a bundle file has no test set). */
 export async function loadSource(source: string, field = 'data.source'): Promise<{ train: ImageSet; test: ImageSet | null }> {
   if (source === 'synthetic') return syntheticImages();
   const path = source === 'fashion-mnist' ? findFashionMnist() : source;
   if (path !== null && !existsSync(path)) throw new InvalidInputError(`${field}: ${path} does not exist`);
   if (path !== null && statSync(path).isFile()) return { train: await readBundleFile(path, field), test: null };
+  const missing = path === null ? undefined : Object.values(FASHION_MNIST_FILES).find((f) => !existsSync(join(path, f)));
+  if (missing) throw new InvalidInputError(`${field}: ${join(path!, missing)} does not exist (an IDX folder holds ${Object.values(FASHION_MNIST_FILES).join(', ')})`);
   return loadFashionMnist(path);
 }
 

@@ -51,15 +51,34 @@ export async function trainModel(input: TrainInput): Promise<TrainResult> {
   const info = ctx.info;
   const store = openStore(input.store);
   const latestKey = `runs/${input.runId}/train/${info.activityId}/latest-checkpoint.json`;
+  // Heartbeat from the start (keeping the previous attempt's details): reading the inputs may wait out a store outage.
+  let last: TrainHeartbeat = (info.heartbeatDetails as TrainHeartbeat | undefined) ?? { epoch: 0, checkpoint: null, metrics: null };
+  ctx.heartbeat(last);
+  const beatEvery = Math.max(1000, Math.min(10_000, (info.heartbeatTimeoutMs ?? 30_000) / 3));
+  const beat = setInterval(() => ctx.heartbeat(last), beatEvery);
+  try {
+    return await train(
+      input,
+      store,
+      latestKey,
+      () => last,
+      (l) => (last = l),
+    );
+  } finally {
+    clearInterval(beat);
+  }
+}
+
+/** One training attempt: reads its inputs and the newest checkpoint, trains in a thread, checkpointing every epoch; `setLast` updates what the heartbeat reports. */
+async function train(input: TrainInput, store: ArtifactStore, latestKey: string, getLast: () => TrainHeartbeat, setLast: (l: TrainHeartbeat) => void): Promise<TrainResult> {
+  const ctx = Context.current();
+  const info = ctx.info;
   const previous = await lastCheckpoint(info.heartbeatDetails as TrainHeartbeat | undefined, store, latestKey);
   const startRef = previous?.checkpoint ?? input.from ?? null;
   const resumeFrom: TrainCheckpoint | null = startRef ? await readCheckpoint(startRef) : null;
   const [model, train, val] = await Promise.all([readModel(input.initial), readSplit(input.data.train), input.data.val ? readSplit(input.data.val) : Promise.resolve(null)]);
-
-  let last: TrainHeartbeat = previous ?? { epoch: 0, checkpoint: null, metrics: null };
-  ctx.heartbeat(last);
-  const beatEvery = Math.max(1000, Math.min(10_000, (info.heartbeatTimeoutMs ?? 30_000) / 3));
-  const beat = setInterval(() => ctx.heartbeat(last), beatEvery);
+  if (previous && previous.epoch > getLast().epoch) setLast(previous);
+  ctx.heartbeat(getLast());
 
   const wf = info.workflowExecution!;
   const workflow = getClient().workflow.getHandle(wf.workflowId, wf.runId);
@@ -72,35 +91,32 @@ export async function trainModel(input: TrainInput): Promise<TrainResult> {
   };
 
   let backend = '';
-  try {
-    const out = await trainInThread(
-      { model, train, val, options: trainOptions(input), resumeFrom, untilEpoch: input.untilEpoch ?? null },
-      {
-        signal: ctx.cancellationSignal,
-        onBackend: (b) => {
-          backend = backendLabel(b);
-          tell({ tag: input.tag, epoch: resumeFrom?.epoch ?? 0, backend }, true);
-        },
-        onBatch: (epoch, batch, batches) => tell({ tag: input.tag, epoch: epoch - 1, batch, batches }, false),
-        onEpoch: async (metrics, checkpoint) => {
-          const ref = await writeCheckpoint(store, checkpoint);
-          last = { epoch: metrics.epoch, checkpoint: ref, metrics };
-          await store.putNamed(latestKey, new TextEncoder().encode(JSON.stringify({ ...last, stageKey: input.stageKey })));
-          ctx.heartbeat(last);
-          tell({ tag: input.tag, epoch: metrics.epoch, metrics }, true);
-        },
+  const out = await trainInThread(
+    { model, train, val, options: trainOptions(input), resumeFrom, untilEpoch: input.untilEpoch ?? null },
+    {
+      signal: ctx.cancellationSignal,
+      onBackend: (b) => {
+        backend = backendLabel(b);
+        tell({ tag: input.tag, epoch: resumeFrom?.epoch ?? 0, backend }, true);
       },
-    );
-    const finalCheckpoint = await writeCheckpoint(store, out.checkpoint);
-    return {
-      model: await writeModel(store, out.model),
-      checkpoint: finalCheckpoint,
-      history: out.checkpoint.history,
-      backend,
-      resumedFromEpoch: resumeFrom?.epoch ?? 0,
-      attempt: info.attempt,
-    };
-  } finally {
-    clearInterval(beat);
-  }
+      onBatch: (epoch, batch, batches) => tell({ tag: input.tag, epoch: epoch - 1, batch, batches }, false),
+      onEpoch: async (metrics, checkpoint) => {
+        const ref = await writeCheckpoint(store, checkpoint);
+        const last = { epoch: metrics.epoch, checkpoint: ref, metrics };
+        setLast(last);
+        await store.putNamed(latestKey, new TextEncoder().encode(JSON.stringify({ ...last, stageKey: input.stageKey })));
+        ctx.heartbeat(last);
+        tell({ tag: input.tag, epoch: metrics.epoch, metrics }, true);
+      },
+    },
+  );
+  const finalCheckpoint = await writeCheckpoint(store, out.checkpoint);
+  return {
+    model: await writeModel(store, out.model),
+    checkpoint: finalCheckpoint,
+    history: out.checkpoint.history,
+    backend,
+    resumedFromEpoch: resumeFrom?.epoch ?? 0,
+    attempt: info.attempt,
+  };
 }

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Connection } from '@temporalio/client';
-import { S3Client, CreateBucketCommand } from '@aws-sdk/client-s3';
+import { S3Client, CreateBucketCommand, HeadBucketCommand } from '@aws-sdk/client-s3';
 import { ensureMinio, ensureTemporal } from '../scripts/provision.js';
 
 /** A free TCP port on the loopback interface. */
@@ -68,6 +68,18 @@ function launch(bin: string, args: string[], env: NodeJS.ProcessEnv = process.en
   return { proc, output: () => buf };
 }
 
+/** SIGKILLs a service's process group (a crash, as fault tests make one) and waits for it to exit. */
+async function killProcess(proc: ChildProcess): Promise<void> {
+  if (proc.exitCode !== null || proc.signalCode !== null) return;
+  const exited = new Promise<void>((r) => proc.once('exit', () => r()));
+  try {
+    process.kill(-proc.pid!, 'SIGKILL');
+  } catch {
+    return;
+  }
+  await exited;
+}
+
 async function stopProcess(proc: ChildProcess): Promise<void> {
   if (proc.exitCode !== null || proc.signalCode !== null) return;
   const exited = new Promise<void>((r) => proc.once('exit', () => r()));
@@ -90,15 +102,22 @@ async function stopProcess(proc: ChildProcess): Promise<void> {
 /** A running Temporal dev server. */
 export interface TemporalDevServer {
   address: string;
+  /** The frontend's port (give it back as `port` to restart on the same address). */
+  port: number;
   uiUrl: string | null;
   namespace: string;
   stop(): Promise<void>;
+  /** SIGKILLs the server (a crash: no shutdown). */
+  kill(): Promise<void>;
 }
 
-/** Starts `temporal server start-dev` on free ports; `dbFile` persists state (SQLite), `ui` enables the Web UI. */
-export async function startTemporal(opts: { dbFile?: string; ui?: boolean } = {}): Promise<TemporalDevServer> {
+/**
+ * Starts `temporal server start-dev` on free ports (or the frontend on `port`); `dbFile` persists state (SQLite),
+ * `ui` enables the Web UI. A server started again on the same `dbFile` and `port` continues where the old one stopped.
+ */
+export async function startTemporal(opts: { dbFile?: string; ui?: boolean; port?: number } = {}): Promise<TemporalDevServer> {
   const bin = ensureTemporal();
-  const port = await freePort();
+  const port = opts.port ?? (await freePort());
   const uiPort = await freePort();
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--ui-port', String(uiPort), '--log-level', 'warn'];
   if (opts.dbFile) args.push('--db-filename', opts.dbFile);
@@ -120,7 +139,7 @@ export async function startTemporal(opts: { dbFile?: string; ui?: boolean } = {}
     60_000,
     output,
   );
-  return { address, uiUrl: opts.ui ? `http://127.0.0.1:${uiPort}` : null, namespace: 'default', stop: () => stopProcess(proc) };
+  return { address, port, uiUrl: opts.ui ? `http://127.0.0.1:${uiPort}` : null, namespace: 'default', stop: () => stopProcess(proc), kill: () => killProcess(proc) };
 }
 
 /** A running MinIO server with generated credentials and one bucket. */
@@ -131,17 +150,32 @@ export interface MinioServer {
   bucket: string;
   /** Environment that points the AWS SDK (and lightpath's store) at this server. */
   env: Record<string, string>;
+  /** The data folder and port (give them back, with the credentials, to restart the same store). */
+  dataDir: string;
+  port: number;
+  /** Stops the server; removes the data folder unless the caller gave it. */
   stop(): Promise<void>;
+  /** SIGKILLs the server (an outage), keeping its data folder. */
+  kill(): Promise<void>;
 }
 
-/** Starts MinIO on a free port with a temporary data folder and creates `bucket`. */
-export async function startMinio(bucket = 'lightpath'): Promise<MinioServer> {
+/** Where and as whom MinIO runs; unset: a free port, a temporary data folder, generated credentials. */
+export interface MinioOptions {
+  port?: number;
+  /** Kept when the server stops; a server started on it again serves the same objects. */
+  dataDir?: string;
+  accessKeyId?: string;
+  secretAccessKey?: string;
+}
+
+/** Starts MinIO (see `MinioOptions`) and creates `bucket` unless it exists. */
+export async function startMinio(bucket = 'lightpath', opts: MinioOptions = {}): Promise<MinioServer> {
   const bin = ensureMinio();
-  const dataDir = await mkdtemp(join(tmpdir(), 'lightpath-minio-'));
-  const port = await freePort();
+  const dataDir = opts.dataDir ?? (await mkdtemp(join(tmpdir(), 'lightpath-minio-')));
+  const port = opts.port ?? (await freePort());
   const consolePort = await freePort();
-  const accessKeyId = `lp${randomBytes(6).toString('hex')}`;
-  const secretAccessKey = randomBytes(18).toString('base64url');
+  const accessKeyId = opts.accessKeyId ?? `lp${randomBytes(6).toString('hex')}`;
+  const secretAccessKey = opts.secretAccessKey ?? randomBytes(18).toString('base64url');
   const { proc, output } = launch(bin, ['server', dataDir, '--address', `127.0.0.1:${port}`, '--console-address', `127.0.0.1:${consolePort}`, '--quiet'], {
     ...process.env,
     MINIO_ROOT_USER: accessKeyId,
@@ -151,7 +185,11 @@ export async function startMinio(bucket = 'lightpath'): Promise<MinioServer> {
   const endpoint = `http://127.0.0.1:${port}`;
   await waitFor('minio', proc, async () => (await fetch(`${endpoint}/minio/health/live`)).ok, 60_000, output);
   const s3 = new S3Client({ endpoint, forcePathStyle: true, region: 'us-east-1', credentials: { accessKeyId, secretAccessKey } });
-  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  try {
+    await s3.send(new HeadBucketCommand({ Bucket: bucket }));
+  } catch {
+    await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  }
   s3.destroy();
   return {
     endpoint,
@@ -165,9 +203,12 @@ export async function startMinio(bucket = 'lightpath'): Promise<MinioServer> {
       LIGHTPATH_S3_ENDPOINT: endpoint,
       LIGHTPATH_STORE: `s3://${bucket}/lightpath`,
     },
+    dataDir,
+    port,
     stop: async () => {
       await stopProcess(proc);
-      await rm(dataDir, { recursive: true, force: true });
+      if (!opts.dataDir) await rm(dataDir, { recursive: true, force: true });
     },
+    kill: () => killProcess(proc),
   };
 }

@@ -13,8 +13,11 @@ import { registerRuns } from './commands/runs.js';
 import { registerSchedule } from './commands/schedule.js';
 import { registerServe } from './commands/serve.js';
 import { registerDoctor } from './commands/doctor.js';
+import { EXIT } from './shared.js';
 
-const program = new Command('lightpath').description('Deep-learning training pipelines as durable Temporal workflows');
+// A usage error (unknown command or option, missing or invalid argument) is bad input: commander prints its one
+// line, and the exit status is 2 as for every other bad input (commander's own is 1, which means a failed run here).
+const program = new Command('lightpath').description('Deep-learning training pipelines as durable Temporal workflows').exitOverride((e) => process.exit(e.exitCode === 0 ? 0 : EXIT.badInput));
 registerDev(program);
 registerRun(program);
 registerRuns(program);

@@ -1,6 +1,6 @@
 /** What every CLI command shares: config files, one-line errors with exit codes, the client. */
 import { InvalidArgumentError } from 'commander';
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import { parsePipelineConfig, type PipelineConfig } from '../contracts/config.js';
 import { ConfigError } from '../contracts/errors.js';
@@ -9,17 +9,28 @@ import { connect, type LightpathClient } from '../client/connect.js';
 /** Exit codes: distinguish bad input, a failed run and an unreachable service. */
 export const EXIT = { ok: 0, failedRun: 1, badInput: 2, connection: 3 } as const;
 
-/** Reads and validates a YAML/JSON pipeline config file (before anything connects); errors name the file and field. */
+/** The largest config file read (1 MiB): a pipeline config is a few hundred bytes. */
+export const CONFIG_FILE_LIMIT = 1024 * 1024;
+
+/**
+ * Reads and validates a YAML/JSON pipeline config file (before anything connects); errors name the file and field.
+ * Files over CONFIG_FILE_LIMIT are refused unread; YAML alias bombs are refused by the `yaml` package's
+ * `maxAliasCount` (100 alias expansions), before they expand.
+ */
 export async function loadConfigFile(path: string): Promise<PipelineConfig> {
   let text: string;
   try {
+    const s = await stat(path);
+    if (!s.isFile()) throw new ConfigError(`${path}: not a file`, []);
+    if (s.size > CONFIG_FILE_LIMIT) throw new ConfigError(`${path}: ${s.size} bytes; a config file is at most ${CONFIG_FILE_LIMIT} bytes (1 MiB)`, []);
     text = await readFile(path, 'utf8');
   } catch (e) {
+    if (e instanceof ConfigError) throw e;
     throw new ConfigError(`${path}: cannot read (${(e as NodeJS.ErrnoException).code})`, []);
   }
   let raw: unknown;
   try {
-    raw = parseYaml(text);
+    raw = parseYaml(text, { maxAliasCount: 100 });
   } catch (e) {
     throw new ConfigError(`${path}: not valid YAML: ${(e as Error).message.split('\n')[0]}`, []);
   }

@@ -18,6 +18,8 @@ import type { trainPipeline } from '../workflows/train-pipeline.js';
 import { cancelRun, getRun, listRuns, resumeRun, watchRun, type RunFilter } from './runs.js';
 import type { incrementalRetrain, mergeModels, MergeModelsInput, FeatureOptions } from '../workflows/glai.js';
 import { configuredStoreUri } from '../storage/open.js';
+import { checkRunId } from './run-record.js';
+import { checkedStore } from './store.js';
 import { scheduleApi, type ScheduleApi } from './schedules.js';
 
 /** Where to connect; unset fields come from the environment. */
@@ -75,11 +77,12 @@ export async function connect(opts: ConnectOptions = {}): Promise<LightpathClien
     client,
     async startPipeline(raw, o = {}) {
       const config = parsePipelineConfig(raw, o.source);
+      const store = checkedStore(o.store ?? config.execution.store, o.store ? 'store' : 'execution.store');
       const runId = `lightpath-train-${config.name}-${nanoid(10)}`;
       const handle = await client.workflow.start<typeof trainPipeline>('trainPipeline', {
         taskQueue: CPU_TASK_QUEUE,
         workflowId: runId,
-        args: [{ config, store: o.store ?? config.execution.store ?? configuredStoreUri() }],
+        args: [{ config, store }],
       });
       return { runId, handle, config };
     },
@@ -92,16 +95,18 @@ export async function connect(opts: ConnectOptions = {}): Promise<LightpathClien
       return outcome;
     },
     async startRetrain(o) {
+      const store = checkedStore(o.store, 'store');
       const from = await lp.glaiOutcome(o.from);
       const workflowId = `lightpath-retrain-${nanoid(10)}`;
       const handle = await client.workflow.start<typeof incrementalRetrain>('incrementalRetrain', {
         taskQueue: CPU_TASK_QUEUE,
         workflowId,
-        args: [{ store: o.store ?? configuredStoreUri(), structure: from.structure, previous: from.estimator, source: o.source, test: from.test }],
+        args: [{ store, structure: from.structure, previous: from.estimator, source: o.source, test: from.test }],
       });
       return { workflowId, handle };
     },
     async startMerge(o) {
+      checkedStore(o.store, 'store');
       const from = await Promise.all((o.from ?? []).map((id) => lp.glaiOutcome(id)));
       const base = o.structureFrom ? await lp.glaiOutcome(o.structureFrom) : from[0];
       if (!base) throw new ConfigError('merge: give `from` (estimators to merge) or `structureFrom` (with `sites`)', []);
@@ -119,7 +124,10 @@ export async function connect(opts: ConnectOptions = {}): Promise<LightpathClien
     watchRun: (runId, intervalMs) => watchRun(client, runId, intervalMs),
     listRuns: (filter) => listRuns(client, filter),
     cancelRun: (runId) => cancelRun(client, runId),
-    resumeRun: (runId, o) => resumeRun(client, runId, o),
+    resumeRun: async (runId, o) => {
+      checkRunId(runId);
+      return resumeRun(client, runId, o);
+    },
     schedules: scheduleApi(client, (id) => lp.glaiOutcome(id)),
     close: () => connection.close(),
   };

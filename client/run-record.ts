@@ -48,9 +48,22 @@ export interface RunMetrics {
   error: string | null;
 }
 
-/** Rejects ids that would leave `runs/` in the store. */
-function checkRunId(runId: string): void {
-  if (!runId || /[/\\]/.test(runId) || runId === '.' || runId === '..') throw new ConfigError(`${JSON.stringify(runId)} is not a run id`, []);
+/**
+ * Rejects ids that would leave `runs/` in the store or are not one key segment: empty, longer than 255, `.`,
+ * `..`, or holding `/`, `\\`, `%` (a percent-encoded `/` or `..`) or a control character. Run ids are workflow ids
+ * (`lightpath-train-<name>-<nanoid>`), which never hold any of these.
+ */
+export function checkRunId(runId: string, field = 'run id'): void {
+  if (
+    typeof runId !== 'string' ||
+    !runId ||
+    runId.length > 255 ||
+    runId === '.' ||
+    runId === '..' ||
+    [...runId].some((c) => '/\\%'.includes(c) || c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f)
+  ) {
+    throw new ConfigError(`${field}: ${JSON.stringify(String(runId).slice(0, 100))} is not a run id (no /, \\, %, control characters, . or ..)`, []);
+  }
 }
 
 /** Reads run `runId`'s manifest from `store` (default: the configured store), or null when the store has none. */

@@ -41,19 +41,59 @@ export async function getRun(client: Client, runId: string): Promise<RunInfo> {
   return info;
 }
 
-/** Yields a pipeline's progress whenever it changes (polling every `intervalMs`) until the run closes; returns its final description. */
+/** How long `watchRun` rides out an unreachable Temporal frontend (a server restart) before it gives up: 10 minutes. */
+export const WATCH_RECONNECT_MS = 10 * 60_000;
+
+/** Whether `e` (or its cause) is a gRPC UNAVAILABLE or DEADLINE_EXCEEDED: the frontend is down or restarting, not a verdict on the run. */
+export function isFrontendUnavailable(e: unknown): boolean {
+  for (let err = e as { code?: unknown; cause?: unknown } | undefined, n = 0; err && n < 5; err = err.cause as typeof err, n++) {
+    if (err.code === 14 || err.code === 4) return true;
+  }
+  return false;
+}
+
+/** Runs `op`, retrying while the frontend is unavailable (backoff 1 s doubling to 10 s) for at most `WATCH_RECONNECT_MS`. */
+async function reconnecting<T>(op: () => Promise<T>): Promise<T> {
+  const since = Date.now();
+  for (let delay = 1000; ; delay = Math.min(delay * 2, 10_000)) {
+    try {
+      return await op();
+    } catch (e) {
+      if (!isFrontendUnavailable(e) || Date.now() - since > WATCH_RECONNECT_MS) throw e;
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
+}
+
+/**
+ * Yields a pipeline's progress whenever it changes (polling every `intervalMs`) until the run closes; returns its final
+ * description. A Temporal frontend that goes away (a restart) is waited for, up to `WATCH_RECONNECT_MS`.
+ */
 export async function* watchRun(client: Client, runId: string, intervalMs = 1000): AsyncGenerator<Progress, RunInfo> {
   const handle = client.workflow.getHandle(runId);
-  const closed = handle.result().catch(() => undefined);
+  // Resolves when the run closes (the long poll), or after a pause when the frontend dropped it, so the loop polls on.
+  const closing = () =>
+    handle.result().then(
+      () => undefined,
+      (e: unknown) => (isFrontendUnavailable(e) ? new Promise<void>((r) => setTimeout(r, intervalMs)) : undefined),
+    );
+  let closed = closing();
+  let closedSettled = false;
+  void closed.then(() => (closedSettled = true));
   let previous = '';
   for (;;) {
-    const d = await handle.describe();
+    const d = await reconnecting(() => handle.describe());
     const p = await handle.query(progressQuery).catch(() => null);
     if (p && JSON.stringify(p) !== previous) {
       previous = JSON.stringify(p);
       yield p;
     }
-    if (d.status.name !== 'RUNNING') return getRun(client, runId);
+    if (d.status.name !== 'RUNNING') return reconnecting(() => getRun(client, runId));
+    if (closedSettled) {
+      closedSettled = false;
+      closed = closing();
+      void closed.then(() => (closedSettled = true));
+    }
     await Promise.race([closed, new Promise((r) => setTimeout(r, intervalMs))]);
   }
 }

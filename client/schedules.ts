@@ -13,8 +13,9 @@ import { CPU_TASK_QUEUE } from '../contracts/queues.js';
 import { SCHEDULE_ID, scheduleStateKey, type CurrentEstimator, type ScheduleRun, type ScheduleState } from '../contracts/schedule-state.js';
 import type { ScheduledRetrainInput, scheduledRetrain } from '../workflows/scheduled-retrain.js';
 import type { GlaiOutcome } from '../contracts/types.js';
-import { configuredStoreUri, openStore } from '../storage/open.js';
+import { openStore } from '../storage/open.js';
 import { checkWatch, watchLocation } from '../storage/watch.js';
+import { checkedStore } from './store.js';
 import { BadWatchLocationError } from '../contracts/errors.js';
 
 /** The workflow type of a lightpath schedule's action. */
@@ -278,7 +279,7 @@ export function scheduleApi(client: Client, glaiOutcome: (workflowId: string) =>
       const watch = await checkedWatch(o.watch);
       const from = await glaiOutcome(o.from);
       if (!from.test) throw new ConfigError(`${o.from}: has no test split; a schedule needs one to decide promotion (start from a pipeline run, or a retrain/merge of one)`, []);
-      const store = o.store ?? configuredStoreUri();
+      const store = checkedStore(o.store, 'store');
       const existing = await readState(store, o.scheduleId);
       if (existing && existing.state.structureId !== from.structure.id) {
         throw new ConfigError(

@@ -1,7 +1,8 @@
 /**
  * lightpath's error types. Every one carries `nonRetryable = true`: it is bad input
  * (a malformed config or data file, a corrupt or missing artifact, an impossible
- * setting) that a retry cannot fix, and the activity interceptor turns it into a
+ * setting) that a retry cannot fix, or a store that stayed unreachable for its whole
+ * retry budget (storage/retry.ts), and the activity interceptor turns it into a
  * non-retryable Temporal failure with the same message. Any other error is treated
  * as transient and retried.
  */
@@ -59,5 +60,22 @@ export class BadWatchLocationError extends Error {
   constructor(watch: string, why: string) {
     super(`watch location ${watch}: ${why}`);
     this.name = 'BadWatchLocationError';
+  }
+}
+
+/**
+ * The artifact store stayed unreachable (network errors, 5xx) for the whole store retry
+ * budget (`LIGHTPATH_STORE_RETRY_SECONDS`, storage/retry.ts). Final for the run: it
+ * fails naming the endpoint, and `lightpath resume` continues it once the store is back.
+ */
+export class StoreUnreachableError extends Error {
+  readonly nonRetryable = true;
+  constructor(
+    readonly endpoint: string,
+    what: string,
+    budgetSeconds: number,
+  ) {
+    super(`object store ${endpoint} unreachable for ${budgetSeconds} s (the store retry budget, LIGHTPATH_STORE_RETRY_SECONDS): ${what}; continue the run with lightpath resume once it is back`);
+    this.name = 'StoreUnreachableError';
   }
 }

@@ -42,7 +42,17 @@ export function errors<S extends number>(...statuses: S[]): Record<S, typeof Err
 
 export const PipelineConfigBody = named('PipelineConfig', PipelineConfigSchema);
 
-export const RunParams = z.object({ id: z.string().min(1).describe('run (workflow) id') });
+export const RunParams = z.object({
+  id: z
+    .string()
+    .min(1)
+    .max(255)
+    .refine(
+      (id) => id !== '.' && id !== '..' && ![...id].some((c) => '/\\%'.includes(c) || c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f),
+      'not a run id (no /, \\, %, control characters, . or ..)',
+    )
+    .describe('run (workflow) id'),
+});
 
 export const ListQuery = z.object({
   kind: z.enum(Object.values(RUN_KINDS)).optional(),

@@ -16,6 +16,9 @@ import { healthRoutes } from './routes/health.js';
 import { runRoutes } from './routes/runs.js';
 import { scheduleRoutes } from './routes/schedules.js';
 
+/** The largest request body, in bytes (1 MiB); a larger one is a 413 `payload_too_large`. */
+export const BODY_LIMIT = 1024 * 1024;
+
 /** How buildServer guards and logs. */
 export interface ServerOptions {
   /** The bearer token every /v1 request must carry; without one, only requests to a loopback name are answered. */
@@ -26,7 +29,8 @@ export interface ServerOptions {
 
 /** Builds the API on `lp` (not yet listening; `inject` works at once). The caller closes `lp` after the app. */
 export async function buildServer(lp: LightpathClient, opts: ServerOptions = {}): Promise<FastifyInstance> {
-  const app = Fastify({ logger: opts.logger ?? false, forceCloseConnections: 'idle' }).withTypeProvider<ZodTypeProvider>();
+  // Bodies over 1 MiB are refused with 413 before they are parsed (no request of this API needs more).
+  const app = Fastify({ logger: opts.logger ?? false, forceCloseConnections: 'idle', bodyLimit: BODY_LIMIT }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   // Response schemas document the API; responses are sent as they are (a field added to a run's description must not turn into a 500).
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));

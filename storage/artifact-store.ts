@@ -6,6 +6,7 @@
  */
 import type { Readable } from 'node:stream';
 import type { Ref } from '../contracts/types.js';
+import { BadStoreUriError } from '../contracts/errors.js';
 
 /** A reference to a stored artifact (contracts' `Ref`): what Temporal payloads carry instead of data. */
 export type ArtifactRef = Ref;
@@ -40,4 +41,26 @@ export interface ArtifactStore {
 /** Key of a content-addressed blob relative to the store root. */
 export function blobKey(sha256: string): string {
   return `blobs/sha256/${sha256}`;
+}
+
+/**
+ * Refuses a named object's key that could leave the store or mean different
+ * objects on different stores: empty, absolute, with a backslash, a NUL or other
+ * control character, or an empty, `.` or `..` segment (also percent-encoded).
+ * `root` names the store in the error.
+ */
+export function checkKey(key: string, root: string): void {
+  const why =
+    typeof key !== 'string' || key.length === 0
+      ? 'an empty key'
+      : key.length > 1024
+        ? 'a key longer than 1024 characters'
+        : key.startsWith('/')
+          ? 'an absolute key'
+          : [...key].some((c) => c === '\\' || c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f)
+            ? 'a key with a backslash or control character'
+            : key.split('/').some((s) => s === '' || /^(\.|%2e){1,2}$/i.test(s))
+              ? 'a key with an empty, . or .. segment'
+              : null;
+  if (why) throw new BadStoreUriError(`${root}${JSON.stringify(String(key).slice(0, 200)).slice(1, -1)}`, `${why} escapes or is not a name in this store`);
 }

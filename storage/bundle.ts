@@ -3,6 +3,7 @@
  * (checkpoints, data sets). Layout: "LPB1", u32 LE header length, header JSON,
  * zero padding to 8 bytes, then each array's bytes at its recorded offset (8-aligned).
  */
+import { InvalidInputError } from '../contracts/errors.js';
 
 export type BundleArray = Float32Array | Float64Array | Int32Array | Uint8Array;
 type DType = 'float32' | 'float64' | 'int32' | 'uint8';
@@ -53,28 +54,35 @@ export function encodeBundle(b: Bundle): Uint8Array {
   return out;
 }
 
-/** Decodes bytes written by `encodeBundle`; `source` names the file in errors. */
+/** Decodes bytes written by `encodeBundle`; `source` names the file in errors (InvalidInputError, one line, non-retryable). */
 export function decodeBundle(bytes: Uint8Array, source: string): Bundle {
-  if (bytes.length < 8 || new TextDecoder().decode(bytes.subarray(0, 4)) !== MAGIC) {
-    throw Object.assign(new Error(`${source} is not a lightpath tensor bundle (bad magic)`), { nonRetryable: true });
-  }
+  const bad = (why: string) => new InvalidInputError(`${source} ${why}`);
+  const magic = bytes.length >= 4 ? new TextDecoder().decode(bytes.subarray(0, 4)) : '';
+  if (/^LPB\d$/.test(magic) && magic !== MAGIC) throw bad(`is a lightpath tensor bundle of unsupported version ${magic.slice(3)} (this lightpath reads version 1)`);
+  if (magic !== MAGIC) throw bad('is not a lightpath tensor bundle (bad magic)');
+  if (bytes.length < 8) throw bad(`is truncated: ${bytes.length} bytes, shorter than the bundle header`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const headerLen = view.getUint32(4, true);
-  const { meta, entries } = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + headerLen))) as {
-    meta: unknown;
-    entries: Entry[];
-  };
+  if (8 + headerLen > bytes.length) throw bad(`is truncated: its header needs ${headerLen} bytes, the file has ${bytes.length - 8} after the magic`);
+  let header: { meta: unknown; entries: Entry[] };
+  try {
+    header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + headerLen))) as typeof header;
+  } catch (e) {
+    throw bad(`has a malformed header (${(e as Error).message.split('\n')[0]})`);
+  }
+  if (!header || typeof header !== 'object' || !Array.isArray(header.entries)) throw bad('has a malformed header (no entries list)');
   const dataStart = align8(8 + headerLen);
   const arrays: Record<string, BundleArray> = {};
-  for (const e of entries) {
-    const Ctor = CTORS[e.dtype];
+  for (const e of header.entries) {
+    const Ctor = e && typeof e.dtype === 'string' && Object.hasOwn(CTORS, e.dtype) ? CTORS[e.dtype] : undefined;
+    if (!Ctor || typeof e.name !== 'string' || !Number.isSafeInteger(e.offset) || !Number.isSafeInteger(e.length) || e.offset < 0 || e.length < 0) {
+      throw bad(`has a malformed entry ${JSON.stringify(e).slice(0, 100)}`);
+    }
     const start = dataStart + e.offset;
     const end = start + e.length * Ctor.BYTES_PER_ELEMENT;
-    if (end > bytes.length) {
-      throw Object.assign(new Error(`${source} is truncated: array ${e.name} ends past the file`), { nonRetryable: true });
-    }
+    if (end > bytes.length) throw bad(`is truncated: array ${e.name} ends past the file`);
     // Copy through Uint8Array: `bytes` may be a Node Buffer, whose slice() is a view of a shared pool.
     arrays[e.name] = new Ctor(new Uint8Array(bytes.subarray(start, end)).buffer);
   }
-  return { meta, arrays };
+  return { meta: header.meta, arrays };
 }

@@ -11,6 +11,7 @@ import type { ArtifactStore } from './artifact-store.js';
 import { LocalStore } from './local-store.js';
 import { S3Store } from './s3-store.js';
 import { BadStoreUriError } from '../contracts/errors.js';
+import { isDotSegment } from './data-roots.js';
 
 /** lightpath's home folder for embedded state (`$LIGHTPATH_HOME`, default `./.lightpath`). */
 export function lightpathHome(): string {
@@ -44,6 +45,7 @@ export function openStore(uri: string = configuredStoreUri()): ArtifactStore {
   if (uri.startsWith('s3://')) {
     const m = /^s3:\/\/([^/]+)\/?(.*)$/.exec(uri);
     if (!m || !m[1]) throw new BadStoreUriError(uri, 'expected s3://bucket/prefix');
+    if (m[2]!.split('/').some(isDotSegment)) throw new BadStoreUriError(uri, 'the prefix has . or .. segments');
     return new S3Store({ bucket: m[1], prefix: m[2] });
   }
   if (uri.startsWith('file://')) return new LocalStore(fileURLToPath(uri));
@@ -56,8 +58,29 @@ const byRoot = new Map<string, ArtifactStore>();
 /**
  * A store that can read the artifact at `uri`: the bucket root for `s3://` URIs,
  * the filesystem root for `file://` URIs. Cached per root.
+ *
+ * What "escapes its store" means: a store opened on `s3://bucket/prefix` (or a
+ * folder) never reads or writes a key outside that prefix (or folder); URIs of
+ * another bucket or prefix are refused by it. Artifact references, though, name
+ * their own store: a retrain or merge reads the artifacts of runs that wrote to
+ * other stores, and `export` reads a run's model wherever it is. They are read
+ * through this function, which opens the whole bucket (or filesystem) the URI
+ * names — references come from lightpath's own results, not from callers — but
+ * still refuses a URI with `.`/`..` segments (raw or percent-encoded), which
+ * lightpath never writes, so a URI cannot walk out of the folder or prefix it
+ * names.
  */
 export function storeForUri(uri: string): ArtifactStore {
+  if (
+    typeof uri === 'string' &&
+    /^(s3|file):\/\//.test(uri) &&
+    uri
+      .replace(/^[a-z0-9]+:\/\//, '')
+      .split(/[/?#]/)
+      .some(isDotSegment)
+  ) {
+    throw new BadStoreUriError(uri, 'has . or .. segments (also percent-encoded)');
+  }
   const root = uri.startsWith('s3://') ? `s3://${uri.slice(5).split('/')[0]}/` : uri.startsWith('file://') ? 'file:///' : null;
   if (!root) throw new BadStoreUriError(uri, 'only s3:// and file:// artifact URIs are supported');
   let s = byRoot.get(root);

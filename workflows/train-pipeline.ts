@@ -216,7 +216,8 @@ export async function trainPipeline(input: TrainPipelineInput): Promise<Pipeline
     const cancelled = isCancellation(e);
     progress.stage = cancelled ? 'cancelled' : 'failed';
     metrics.error = (e as Error).message;
-    await CancellationScope.nonCancellable(() => manifest(cancelled ? 'cancelled' : 'failed'));
+    // Best effort: when the store itself is what failed, the run fails with that error, not with the manifest write's.
+    await CancellationScope.nonCancellable(() => manifest(cancelled ? 'cancelled' : 'failed')).catch(() => undefined);
     throw e;
   }
 }

@@ -1,6 +1,7 @@
 /** /v1/retrains and /v1/merges: GLAI incremental retrains and merges of completed runs' estimators. */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { LightpathClient } from '../../client/connect.js';
+import { confineToDataRoots } from '../confine.js';
 import { errors, MergeBody, RetrainBody, RunStarted } from '../schemas.js';
 import { requireStatus, runUrl } from './run-state.js';
 
@@ -18,6 +19,7 @@ export const glaiRoutes: FastifyPluginAsyncZod<{ lp: LightpathClient }> = async 
       },
     },
     async (req, reply) => {
+      await confineToDataRoots({ field: 'data', value: req.body.data }, { field: 'store', value: req.body.store });
       await requireStatus(lp, req.body.from, 'COMPLETED', 'retrained');
       const { workflowId } = await lp.startRetrain({ from: req.body.from, source: req.body.data, store: req.body.store });
       reply.code(202).header('location', runUrl(workflowId));
@@ -37,6 +39,7 @@ export const glaiRoutes: FastifyPluginAsyncZod<{ lp: LightpathClient }> = async 
       },
     },
     async (req, reply) => {
+      await confineToDataRoots({ field: 'store', value: req.body.store });
       const { from = [], structureFrom } = req.body;
       for (const id of new Set([...from, ...(structureFrom ? [structureFrom] : [])])) await requireStatus(lp, id, 'COMPLETED', 'merged');
       const { workflowId } = await lp.startMerge(req.body);

@@ -1,6 +1,7 @@
 /** /v1/runs: start a pipeline, list and describe runs, their progress, cancel and resume. */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { LightpathClient } from '../../client/connect.js';
+import { confineToDataRoots } from '../confine.js';
 import { ApiError, toApiError } from '../errors.js';
 import { CancelRequested, errors, ListQuery, PipelineConfigBody, ProgressSchema, ResumeBody, RunInfoSchema, RunParams, RunStarted, RunSummarySchema } from '../schemas.js';
 import { requireStatus, runUrl } from './run-state.js';
@@ -19,6 +20,7 @@ export const runRoutes: FastifyPluginAsyncZod<{ lp: LightpathClient }> = async (
       },
     },
     async (req, reply) => {
+      await confineToDataRoots({ field: 'data.source', value: req.body.data?.source }, { field: 'execution.store', value: req.body.execution?.store });
       const { runId } = await lp.startPipeline(req.body);
       reply.code(202).header('location', runUrl(runId));
       return { runId };

@@ -3,6 +3,7 @@ import { ScheduleNotFoundError } from '@temporalio/client';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { LightpathClient } from '../../client/connect.js';
+import { confineToDataRoots } from '../confine.js';
 import { ApiError } from '../errors.js';
 import { errors } from '../schemas.js';
 import { BackfillBody, BackfillStarted, CreateScheduleBody, PauseBody, ScheduleListEntrySchema, ScheduleParams, ScheduleViewSchema, TriggerBody, Triggered } from '../schedule-schemas.js';
@@ -40,6 +41,7 @@ export const scheduleRoutes: FastifyPluginAsyncZod<{ lp: LightpathClient }> = as
       },
     },
     async (req, reply) => {
+      await confineToDataRoots({ field: 'watch', value: req.body.watch }, { field: 'store', value: req.body.store });
       await requireStatus(lp, req.body.from, 'COMPLETED', 'scheduled from');
       if (await scheduleExists(lp, req.body.scheduleId)) throw new ApiError(409, 'conflict', `schedule ${req.body.scheduleId} already exists; DELETE /v1/schedules/${req.body.scheduleId} first`);
       const view = await lp.schedules.create(req.body);

@@ -65,6 +65,8 @@ export function trainInThread(job: Omit<TrainJob, 'stopFlag' | 'backend' | 'gpu'
     worker.on('message', (m: ThreadMessage) => {
       chain = chain
         .then(async () => {
+          // Once the attempt has failed, messages the thread sent before it was stopped (queued checkpoints) are dropped.
+          if (settled) return;
           switch (m.type) {
             case 'backend':
               backend = m.backend;

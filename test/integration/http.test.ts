@@ -49,7 +49,7 @@ let serving: Promise<void> | undefined;
 /** Starts `lightpath serve --port 0` on the stack, once (the stack's `before` has set the environment by the first test). */
 function served(): Promise<void> {
   serving ??= (async () => {
-    server = spawnServe(['--port', '0'], { LIGHTPATH_API_TOKEN: TOKEN });
+    server = spawnServe(['--port', '0'], { LIGHTPATH_API_TOKEN: TOKEN, LIGHTPATH_DATA_ROOTS: tmpdir() }); // the test's watch folders are under tmpdir()
     const deadline = Date.now() + 120_000;
     for (;;) {
       const m = /lightpath API on (http:\/\/\S+) /.exec(server.output());
