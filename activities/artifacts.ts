@@ -5,6 +5,8 @@ import { getModel, putModel } from '../storage/model-files.js';
 import type { ArtifactStore } from '../storage/artifact-store.js';
 import type { ModelParts } from '../ml/models/io.js';
 import type { RawSplit } from '../ml/train/thread-protocol.js';
+import type { Dataset } from '../ml/data/dataset.js';
+import { datasetOf } from './sources.js';
 import type { TrainCheckpoint } from '../ml/train/trainer.js';
 import type { ModelRefs, Ref } from '../contracts/types.js';
 
@@ -13,11 +15,18 @@ export async function readBundle(ref: Ref): Promise<Bundle> {
   return decodeBundle(await storeForUri(ref.uri).get(ref), ref.uri);
 }
 
-/** Reads an image-set split as raw uint8 arrays. */
+/** Reads a split as the training thread takes it: uint8 pixels (`images`) or float samples (`values`), labels. */
 export async function readSplit(ref: Ref): Promise<RawSplit> {
-  const b = await readBundle(ref);
-  const meta = b.meta as { count: number; height: number; width: number; classes: number };
-  return { images: b.arrays.images as Uint8Array, labels: b.arrays.labels as Uint8Array, count: meta.count, dim: meta.height * meta.width, classes: meta.classes };
+  const d = await readDataset(ref);
+  const dim = d.shape.reduce((a, b) => a * b, 1);
+  return d.x instanceof Uint8Array
+    ? { images: d.x, labels: d.labels, count: d.count, dim, classes: d.classNames.length }
+    : { images: new Uint8Array(0), values: d.x, labels: d.labels, count: d.count, dim, classes: d.classNames.length };
+}
+
+/** Reads a split bundle (any version) as a Dataset: samples, labels, class names and the preprocessing recorded with it. */
+export async function readDataset(ref: Ref): Promise<Dataset> {
+  return datasetOf(await storeForUri(ref.uri).get(ref), ref.uri, 'split');
 }
 
 /** Stores model parts as model.json + weights.bin. */

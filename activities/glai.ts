@@ -18,9 +18,9 @@ import { openStore } from '../storage/open.js';
 import { encodeBundle } from '../storage/bundle.js';
 import type { EstimatorRef, ModelRefs, Ref, StructureRef } from '../contracts/types.js';
 import type { EstimatorScores, FitSettings, SiteActivities } from '../contracts/activities.js';
-import { readBundle, readModel, readSplit } from './artifacts.js';
+import { readBundle, readDataset, readModel, readSplit } from './artifacts.js';
 import { rawSplitToData } from '../ml/train/thread-protocol.js';
-import { imagesToData } from '../ml/data/images.js';
+import { toLabelled } from '../ml/data/dataset.js';
 import type { LabelledData } from '../ml/train/data.js';
 import { loadShard } from './sources.js';
 
@@ -124,7 +124,7 @@ export function siteActivities(site: string, source: string): SiteActivities {
   return {
     /** Fits this site's estimator on its local data (`source`, given when the worker started). */
     async fitSiteEstimator(input: FitSettings): Promise<EstimatorRef> {
-      return fit(input, async () => imagesToData(await loadShard(source, `site ${site} data`)));
+      return fit(input, async () => toLabelled(await loadShard(source, `site ${site} data`, input.like ? await readDataset(input.like) : undefined)));
     },
   };
 }

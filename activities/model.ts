@@ -19,10 +19,9 @@ async function lsuvOnTrainingBatch(model: tf.LayersModel, data: Ref, seed: numbe
   const rows = Rng.fromSeed(seed)
     .shuffle(Int32Array.from({ length: split.count }, (_, i) => i))
     .subarray(0, Math.min(LSUV_BATCH, split.count));
+  const all = rawSplitToData(split);
   const x = new Float32Array(rows.length * split.dim);
-  rows.forEach((r, k) => {
-    for (let d = 0; d < split.dim; d++) x[k * split.dim + d] = split.images[r * split.dim + d]! / 255;
-  });
+  rows.forEach((r, k) => x.set(all.x.subarray(r * split.dim, (r + 1) * split.dim), k * split.dim));
   const batch = tf.tensor(x, [rows.length, ...(model.inputs[0]!.shape.slice(1) as number[])]);
   await applyLsuv(model, batch);
   batch.dispose();
@@ -31,7 +30,7 @@ async function lsuvOnTrainingBatch(model: tf.LayersModel, data: Ref, seed: numbe
 /** Builds the configured model with its initializer (Sinusoidal by default, METHODS.md §1) and stores it. */
 export async function initializeModel(input: InitializeInput): Promise<InitializeResult> {
   await selectBackend();
-  const model = buildModel(input.model, input.imageShape, input.classes, input.seed);
+  const model = buildModel(input.model, input.inputShape, input.classes, input.seed);
   try {
     if (input.model.initializer === 'lsuv') await lsuvOnTrainingBatch(model, input.data, input.seed);
     const parts = await modelToParts(model);

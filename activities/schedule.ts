@@ -6,14 +6,14 @@
  * write it, one at a time, and each write checks the generation its round read.
  */
 import { InvalidInputError } from '../contracts/errors.js';
-import type { ImageSet } from '../ml/data/fashion-mnist.js';
+import { checkSameSchema, concatDatasets, relabel, type Dataset } from '../ml/data/dataset.js';
 import { sha256Hex } from '../storage/hash.js';
 import { openStore } from '../storage/open.js';
 import { listWatch, readWatched } from '../storage/watch.js';
 import { RUN_LOG_LIMIT, scheduleStateKey, type ConsumedObject, type ImportedData, type ScheduleRun, type ScheduleScan, type ScheduleState, type WatchedObject } from '../contracts/schedule-state.js';
 import type { Ref } from '../contracts/types.js';
-import { readSplit } from './artifacts.js';
-import { concatSets, confineSource, imageSetOf, putSplit } from './sources.js';
+import { readDataset } from './artifacts.js';
+import { confineSource, datasetOf, putSplit } from './sources.js';
 
 /** A state write that found another generation than its round read: someone else wrote the state. */
 class StateConflictError extends Error {
@@ -54,9 +54,9 @@ export async function scanSchedule(input: { store: string; scheduleId: string; s
  * malformed one, or one whose images differ from the test split's, fails the run.
  */
 export async function importWatched(input: { store: string; scheduleId: string; run: string; test: Ref; objects: WatchedObject[] }): Promise<ImportedData> {
-  const test = await readSplit(input.test);
+  const test = await readDataset(input.test);
   const seen = new Map((await readState(input.store, input.scheduleId))?.consumed.map((c) => [c.sha256, c.name]));
-  const sets: ImageSet[] = [];
+  const sets: Dataset[] = [];
   const consumed: ConsumedObject[] = [];
   for (const o of input.objects) {
     const read = await readWatched(o.uri);
@@ -68,23 +68,20 @@ export async function importWatched(input: { store: string; scheduleId: string; 
       consumed.push({ ...object, samples: 0, duplicateOf });
       continue;
     }
-    const set = checked(imageSetOf(read.data, o.uri, 'watched data'), o.uri, test);
+    const set = checked(datasetOf(read.data, o.uri, 'watched data'), o.uri, test);
     seen.set(sha256, o.name);
     sets.push(set);
     consumed.push({ ...object, samples: set.count, duplicateOf: null });
   }
   const samples = sets.reduce((n, s) => n + s.count, 0);
-  const data = samples > 0 ? await putSplit(openStore(input.store), concatSets(sets), 'scheduled', `schedule ${input.scheduleId}`) : null;
+  const data = samples > 0 ? await putSplit(openStore(input.store), concatDatasets(sets), 'scheduled', `schedule ${input.scheduleId}`) : null;
   return { data, samples, consumed };
 }
 
-/** `set`, checked against the test split: same image size, labels among its classes, arrays as long as the count says. */
-function checked(set: ImageSet, uri: string, test: { dim: number; classes: number }): ImageSet {
-  const dim = set.height * set.width;
-  if (dim !== test.dim) throw new InvalidInputError(`${uri}: ${set.height}×${set.width} images; the schedule's test split has ${test.dim} pixels per image`);
-  if (set.images.length !== set.count * dim || set.labels.length !== set.count) throw new InvalidInputError(`${uri}: holds fewer images or labels than its count ${set.count}`);
-  if (set.labels.some((l) => l >= test.classes)) throw new InvalidInputError(`${uri}: has labels outside 0…${test.classes - 1}`);
-  return set;
+/** `set`, checked against the test split: same sample shape and kind, classes among its classes (labels renumbered to them). */
+function checked(set: Dataset, uri: string, test: Dataset): Dataset {
+  checkSameSchema(set, test, uri);
+  return relabel(set, test.classNames);
 }
 
 /**

@@ -1,61 +1,86 @@
 /**
  * Data sources activities read: `fashion-mnist`, `synthetic`, a folder with the four
- * Fashion-MNIST IDX files, or an image-set bundle file (`*.lpb`, as `lightpath`
- * stores splits). A source may name a shard of its training set: `<source>#k/n` is
- * the k-th (1-based) of n disjoint, seeded, equal-sized parts, so sites or retrain
- * rounds can be simulated on one data set.
+ * Fashion-MNIST IDX files, an image-set bundle file (`*.lpb`, as `lightpath` stores
+ * splits), and — local or `s3://` — every format of ml/data/read-source.ts: class
+ * folders of images, CSV/Parquet tables, NumPy `.npy`/`.npz`, CIFAR-10/100 batches.
+ * A source may name a shard of its training set: `<source>#k/n` is the k-th (1-based)
+ * of n disjoint, seeded, equal-sized parts, so sites or retrain rounds can be
+ * simulated on one data set.
  */
 import { existsSync, statSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FASHION_MNIST_FILES, loadFashionMnist, findFashionMnist, type ImageSet } from '../ml/data/fashion-mnist.js';
 import { syntheticImages } from '../ml/data/synthetic.js';
+import { readDataSource, type ReadOptions } from '../ml/data/read-source.js';
+import { checkSameSchema, isImages, relabel, sampleSize, subsetOf, type Dataset, type Preprocessing, type SourceData } from '../ml/data/dataset.js';
+import { extensionOf } from '../ml/data/files.js';
 import { Rng } from '../ml/rng.js';
 import { InvalidInputError } from '../contracts/errors.js';
 import { decodeBundle, encodeBundle } from '../storage/bundle.js';
 import type { ArtifactStore } from '../storage/artifact-store.js';
 import { configuredDataRoots, outsideDataRoots } from '../storage/data-roots.js';
+import { openDataFiles } from '../storage/data-files.js';
 import type { Ref } from '../contracts/types.js';
 
 /** Seed of the permutation that cuts a training set into shards (fixed, so every site agrees). */
 const SHARD_SEED = 0x54a2d;
 
-/** Rows `rows` of `set`, in that order. */
-export function subset(set: ImageSet, rows: ArrayLike<number>): ImageSet {
-  const dim = set.height * set.width;
-  const images = new Uint8Array(rows.length * dim);
-  const labels = new Uint8Array(rows.length);
-  for (let r = 0; r < rows.length; r++) {
-    const i = rows[r]!;
-    images.set(set.images.subarray(i * dim, (i + 1) * dim), r * dim);
-    labels[r] = set.labels[i]!;
-  }
-  return { images, labels, count: rows.length, height: set.height, width: set.width };
+const DIGITS = Array.from({ length: 10 }, (_, i) => String(i));
+
+/** A legacy grey image set (IDX, synthetic, version-1 bundles) as a Dataset. */
+export function datasetOfImageSet(set: ImageSet, classNames = DIGITS): Dataset {
+  return {
+    shape: [set.height, set.width, 1],
+    count: set.count,
+    x: set.images,
+    labels: Int32Array.from(set.labels),
+    classNames,
+    preprocessing: { kind: 'images', size: [set.height, set.width], color: 'grayscale', scale: 1 / 255, resized: 0, skipped: 0 },
+  };
 }
 
-/** The samples of `sets` (all of one image size), one after the other. */
-export function concatSets(sets: ImageSet[]): ImageSet {
-  const count = sets.reduce((n, s) => n + s.count, 0);
-  const dim = sets[0]!.height * sets[0]!.width;
-  const images = new Uint8Array(count * dim);
-  const labels = new Uint8Array(count);
-  let at = 0;
-  for (const s of sets) {
-    images.set(s.images.subarray(0, s.count * dim), at * dim);
-    labels.set(s.labels.subarray(0, s.count), at);
-    at += s.count;
-  }
-  return { images, labels, count, height: sets[0]!.height, width: sets[0]!.width };
-}
-
-/** Stores an image set as an image-set bundle. */
-export function putSplit(store: ArtifactStore, set: ImageSet, split: string, source: string): Promise<Ref> {
+/** Stores a data set as a split bundle (`kind: image-set` for uint8 images, `dataset` otherwise; labels uint8 up to 256 classes). */
+export function putSplit(store: ArtifactStore, d: Dataset, split: string, source: string): Promise<Ref> {
+  const images = d.x instanceof Uint8Array && isImages(d);
+  const [height, width, channels] = images ? d.shape : [1, 1, 1];
+  const labels = d.classNames.length <= 256 ? Uint8Array.from(d.labels) : d.labels;
   return store.put(
     encodeBundle({
-      meta: { kind: 'image-set', split, source, count: set.count, height: set.height, width: set.width, classes: 10 },
-      arrays: { images: set.images, labels: set.labels },
+      meta: {
+        kind: images ? 'image-set' : 'dataset',
+        split,
+        source,
+        count: d.count,
+        shape: d.shape,
+        height,
+        width,
+        channels,
+        classes: d.classNames.length,
+        classNames: d.classNames,
+        preprocessing: d.preprocessing,
+      },
+      arrays: images ? { images: d.x as Uint8Array, labels } : { x: d.x instanceof Float32Array ? d.x : Float32Array.from(d.x), labels },
     }),
   );
+}
+
+/** Decodes a split bundle or an image-set bundle of any version (`name` and `field` name it in errors). */
+export function datasetOf(bytes: Uint8Array, name: string, field: string): Dataset {
+  const b = decodeBundle(bytes, name);
+  const m = b.meta as { kind?: string; count: number; height: number; width: number; channels?: number; shape?: number[]; classes?: number; classNames?: string[]; preprocessing?: Preprocessing };
+  if (m.kind !== 'image-set' && m.kind !== 'dataset') throw new InvalidInputError(`${field}: ${name} is a ${m.kind ?? 'bundle without kind'}, not an image set or data set`);
+  const shape = m.shape ?? [m.height, m.width, m.channels ?? 1];
+  const x = (m.kind === 'image-set' ? b.arrays.images : b.arrays.x) as Uint8Array | Float32Array | undefined;
+  const labels = b.arrays.labels;
+  if (!x || !labels || x.length !== m.count * sampleSize(shape) || labels.length !== m.count) {
+    throw new InvalidInputError(`${field}: ${name} holds fewer samples or labels than its count ${m.count}`);
+  }
+  const classNames = m.classNames ?? (m.classes && m.classes > 10 ? Array.from({ length: m.classes }, (_, i) => String(i)) : DIGITS);
+  const lab = Int32Array.from(labels as ArrayLike<number>);
+  const bad = lab.findIndex((l) => l < 0 || l >= classNames.length);
+  if (bad >= 0) throw new InvalidInputError(`${field}: ${name} has label ${lab[bad]} at sample ${bad}, outside 0…${classNames.length - 1}`);
+  const preprocessing = m.preprocessing ?? { kind: 'images', size: [shape[0]!, shape[1]!], color: 'grayscale', scale: 1 / 255, resized: 0, skipped: 0 };
+  return { shape, count: m.count, x, labels: lab, classNames, preprocessing };
 }
 
 /**
@@ -70,27 +95,26 @@ export async function confineSource(source: string, store: string, field: string
   if (why) throw new InvalidInputError(`${field}: ${why}`);
 }
 
-/** Reads a source's train and test sets (a bundle file has no test set). */
-export async function loadSource(source: string, field = 'data.source'): Promise<{ train: ImageSet; test: ImageSet | null }> {
-  if (source === 'synthetic') return syntheticImages();
+const isIdxFolder = (path: string) => Object.values(FASHION_MNIST_FILES).some((f) => existsSync(join(path, f)));
+
+/** Reads a source's train set and, when it has one, its test set (a bundle file has none). */
+export async function loadSource(source: string, field = 'data.source', opts: ReadOptions = {}): Promise<SourceData> {
+  if (source === 'synthetic') {
+    const s = syntheticImages();
+    return { train: datasetOfImageSet(s.train), test: datasetOfImageSet(s.test), format: 'synthetic' };
+  }
+  const local = !source.startsWith('s3://') && !source.startsWith('file://');
   const path = source === 'fashion-mnist' ? findFashionMnist() : source;
-  if (path !== null && !existsSync(path)) throw new InvalidInputError(`${field}: ${path} does not exist`);
-  if (path !== null && statSync(path).isFile()) return { train: await readBundleFile(path, field), test: null };
-  const missing = path === null ? undefined : Object.values(FASHION_MNIST_FILES).find((f) => !existsSync(join(path, f)));
-  if (missing) throw new InvalidInputError(`${field}: ${join(path!, missing)} does not exist (an IDX folder holds ${Object.values(FASHION_MNIST_FILES).join(', ')})`);
-  return loadFashionMnist(path);
-}
-
-async function readBundleFile(path: string, field: string): Promise<ImageSet> {
-  return imageSetOf(new Uint8Array(await readFile(path)), path, field);
-}
-
-/** Decodes an image-set bundle (`name` and `field` name it in errors). */
-export function imageSetOf(bytes: Uint8Array, name: string, field: string): ImageSet {
-  const b = decodeBundle(bytes, name);
-  const m = b.meta as { kind?: string; count: number; height: number; width: number };
-  if (m.kind !== 'image-set') throw new InvalidInputError(`${field}: ${name} is a ${m.kind ?? 'bundle without kind'}, not an image set`);
-  return { images: b.arrays.images as Uint8Array, labels: b.arrays.labels as Uint8Array, count: m.count, height: m.height, width: m.width };
+  if (source === 'fashion-mnist' || (local && path !== null && existsSync(path) && statSync(path).isDirectory() && isIdxFolder(path))) {
+    const missing = path === null ? undefined : Object.values(FASHION_MNIST_FILES).find((f) => !existsSync(join(path, f)));
+    if (missing) throw new InvalidInputError(`${field}: ${join(path!, missing)} does not exist (an IDX folder holds ${Object.values(FASHION_MNIST_FILES).join(', ')})`);
+    const s = await loadFashionMnist(path);
+    return { train: datasetOfImageSet(s.train), test: datasetOfImageSet(s.test), format: 'idx' };
+  }
+  const files = await openDataFiles(source, field);
+  // A single file no reader claims is taken for a bundle (its decoder names what is wrong with it).
+  if (files.single && !['.csv', '.parquet', '.pq', '.npz'].includes(extensionOf(source))) return { train: datasetOf(await files.read(''), files.describe(''), field), test: null, format: 'bundle' };
+  return readDataSource(files, opts);
 }
 
 /** Parses `<source>[#k/n]`. */
@@ -103,13 +127,29 @@ export function parseShard(spec: string, field: string): { source: string; shard
   return { source: m[1]!, shard: { k, n } };
 }
 
-/** The training samples of `spec` (`<source>[#k/n]`). */
-export async function loadShard(spec: string, field = 'data'): Promise<ImageSet> {
+/**
+ * The training samples of `spec` (`<source>[#k/n]`). With `like` (a split of the run the
+ * data is for), the source is read with that split's preprocessing and must have its
+ * schema (shape, columns, classes; refused naming the difference); labels are renumbered
+ * to its classes and table features standardised with its statistics.
+ */
+export async function loadShard(spec: string, field = 'data', like?: Dataset): Promise<Dataset> {
   const { source, shard } = parseShard(spec, field);
-  const { train } = await loadSource(source, field);
+  const { train: read } = await loadSource(source, field, like ? { reference: like.preprocessing } : {});
+  let train = read;
+  if (like) {
+    checkSameSchema(train, like, `${field} ${source}`);
+    train = relabel(train, like.classNames);
+    const p = like.preprocessing;
+    if ((p.kind === 'table' || p.kind === 'array') && p.mean.length && train.x instanceof Float32Array) {
+      const dim = sampleSize(train.shape);
+      for (let i = 0; i < train.x.length; i++) train.x[i] = (train.x[i]! - p.mean[i % dim]!) / p.std[i % dim]!;
+      train = { ...train, preprocessing: p };
+    }
+  }
   if (!shard) return train;
   const order = Rng.fromSeed(SHARD_SEED).shuffle(Int32Array.from({ length: train.count }, (_, i) => i));
   const from = Math.floor(((shard.k - 1) * train.count) / shard.n);
   const to = Math.floor((shard.k * train.count) / shard.n);
-  return subset(train, order.subarray(from, to).sort());
+  return subsetOf(train, order.subarray(from, to).sort());
 }

@@ -38,6 +38,8 @@ export interface FitSettings {
   lambda: number;
   /** Add to this estimator's statistics (incremental retraining); λ and feature map come from it. */
   previous?: EstimatorRef | null;
+  /** A split of the run (its test split): new data read from a source is read its way and must have its schema. */
+  like?: Ref | null;
 }
 
 /** Test accuracies of a GLAI estimator and of its selector network. */
@@ -49,7 +51,7 @@ export interface EstimatorScores {
 /** The light activities `lightpath` (cpu) workers run. */
 export interface CpuActivities {
   prepareData(input: PrepareDataInput): Promise<PreparedData>;
-  importShard(input: { store: string; source: string }): Promise<Ref>;
+  importShard(input: { store: string; source: string; like?: Ref | null }): Promise<Ref>;
   initializeModel(input: InitializeInput): Promise<InitializeResult>;
   writeRunManifest(input: { store: string; manifest: ManifestDraft }): Promise<string>;
   extractStructure(input: { model: ModelRefs }): Promise<StructureRef>;

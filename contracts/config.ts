@@ -23,17 +23,39 @@ export const PipelineConfigSchema = z
     seed: z.number().int().nonnegative().default(42),
     data: z
       .object({
-        /** `fashion-mnist` (found locally by the worker), `synthetic` (small, generated), or a folder holding the four IDX files. */
+        /**
+         * `fashion-mnist` (found locally by the worker), `synthetic` (small, generated), a folder holding the four IDX files,
+         * an `.lpb` bundle, or — a local path or `s3://` location — class folders of images, a `.csv`/`.parquet` file or a
+         * folder/prefix of them, an `.npz` file or a folder with `x.npy`/`y.npy`, a folder of CIFAR-10/100 binary batches.
+         */
         source: z.string().min(1).default('fashion-mnist'),
-        validationSize: z.number().int().nonnegative().default(5000),
+        /** Which reader; `auto` picks it from the files. */
+        format: z.enum(['auto', 'images', 'csv', 'parquet', 'numpy', 'cifar']).default('auto'),
+        /** Validation samples held out of the training set (seeded); default min(5000, 10 % of it). */
+        validationSize: z.number().int().nonnegative().optional(),
         /** Use at most this many training samples (a seeded subset); default: all. */
         trainLimit: positiveInt.optional(),
+        /** Share of the samples held out (seeded) as the test split when the source has none of its own. */
+        testFraction: z.number().gt(0).lt(1).default(0.2),
+        /** Tables: the column holding the class (integers 0…k−1 or class names). */
+        labelColumn: z.string().min(1).default('label'),
+        /** Tables: text columns one-hot encoded, or refused naming the column. */
+        categorical: z.enum(['onehot', 'refuse']).default('onehot'),
+        /** Tables: a text column with more distinct values than this is refused (an id or free text, not a category). */
+        maxCategories: positiveInt.default(100),
+        /** Images: [height, width] every image is resized to; default: the first training image's size. */
+        imageSize: z.tuple([positiveInt, positiveInt]).optional(),
+        /** Images: `auto` = RGB when the first training image has colour channels, else grayscale. */
+        color: z.enum(['auto', 'grayscale', 'rgb']).default('auto'),
+        /** Images: skip unreadable or truncated images (counted in the prepared data) instead of failing. */
+        skipUnreadable: z.boolean().default(false),
       })
       .strict()
-      .default({ source: 'fashion-mnist', validationSize: 5000 }),
+      .default({ source: 'fashion-mnist', format: 'auto', testFraction: 0.2, labelColumn: 'label', categorical: 'onehot', maxCategories: 100, color: 'auto', skipUnreadable: false }),
     model: z
       .object({
-        kind: z.enum(['mlp', 'cnn', 'resnet']).default('mlp'),
+        /** Default: from the data — `mlp` for tables, the built-in grey sets (Fashion-MNIST, synthetic, IDX, bundles) and GLAI runs, `cnn` for other images. */
+        kind: z.enum(['mlp', 'cnn', 'resnet']).optional(),
         /** MLP hidden widths. */
         hidden: z.array(positiveInt).min(1).default([256, 128]),
         /** CNN: filters of each conv-ReLU-maxpool stage. */
@@ -45,7 +67,7 @@ export const PipelineConfigSchema = z
         initializer: z.enum(INITIALIZER_NAMES).default('sinusoidal'),
       })
       .strict()
-      .default({ kind: 'mlp', hidden: [256, 128], filters: [32, 64], dense: [128], channels: [16, 32], initializer: 'sinusoidal' }),
+      .default({ hidden: [256, 128], filters: [32, 64], dense: [128], channels: [16, 32], initializer: 'sinusoidal' }),
     train: z
       .object({
         epochs: positiveInt.max(10_000).default(3),

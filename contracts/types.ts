@@ -28,12 +28,18 @@ export interface ModelRefs {
   weights: Ref;
 }
 
+/** How a source is read (the `data` section of a config, less `source` and the split sizes). */
+export type DataReadOptions = Pick<PipelineConfig['data'], 'format' | 'labelColumn' | 'imageSize' | 'color' | 'categorical' | 'maxCategories' | 'skipUnreadable' | 'testFraction'>;
+
 export interface PrepareDataInput {
   store: string;
   source: string;
-  validationSize: number;
+  /** Validation samples held out of the training set; default min(5000, 10 % of it). */
+  validationSize?: number;
   trainLimit?: number;
   seed: number;
+  /** Reader options; absent: the defaults (an older client). */
+  read?: Partial<DataReadOptions>;
 }
 export interface PreparedData {
   train: Ref;
@@ -41,9 +47,19 @@ export interface PreparedData {
   test: Ref;
   counts: { train: number; val: number; test: number };
   inputDim: number;
-  /** Image shape [h, w, c]. */
-  imageShape: [number, number, number];
+  /** Per-sample input shape: [h, w, c] for images, [features] for tables and feature arrays. */
+  inputShape: number[];
   classes: number;
+  /** Class names, index = label (the model's outputs). */
+  classNames: string[];
+  /** `images` or `table` (tables and NumPy feature matrices): what the default model is chosen from. */
+  kind: 'images' | 'table';
+  /** The reader that read the source (`images`, `csv`, `parquet`, `numpy`, `cifar`, `idx`, `synthetic`, `bundle`). */
+  format: string;
+  /** The model `model.kind` defaults to for this data: `mlp` for tables and the built-in grey sets, `cnn` for other images. */
+  defaultModel: 'mlp' | 'cnn';
+  /** Validation samples held out (the resolved `data.validationSize`). */
+  validationSize: number;
   source: string;
 }
 
@@ -51,9 +67,10 @@ export interface InitializeInput {
   store: string;
   /** Training split, for data-dependent initializers (LSUV). */
   data: Ref;
-  imageShape: [number, number, number];
+  /** Per-sample input shape ([h, w, c] or [features]). */
+  inputShape: number[];
   classes: number;
-  model: PipelineConfig['model'];
+  model: PipelineConfig['model'] & { kind: 'mlp' | 'cnn' | 'resnet' };
   seed: number;
 }
 export interface InitializeResult {

@@ -41,7 +41,7 @@ export interface IncrementalRetrainResult extends GlaiOutcome {
 /** Updates `previous` with the statistics of the new data; without `previous`, fits a new estimator on it. */
 export async function incrementalRetrain(input: IncrementalRetrainInput): Promise<IncrementalRetrainResult> {
   if (!input.data === !input.source) throw ApplicationFailure.nonRetryable('incrementalRetrain: give exactly one of data (a stored split) or source', 'InvalidInput');
-  const data = input.data ?? (await cpu.importShard({ store: input.store, source: input.source! }));
+  const data = input.data ?? (await cpu.importShard({ store: input.store, source: input.source!, like: input.test ?? null }));
   const estimator = await gpu.fitEstimator({ store: input.store, structure: input.structure, data, lambda: input.lambda ?? 1e-3, features: input.features, previous: input.previous ?? null });
   return { ...(await scored(input.structure, estimator, input.test ?? null)), data, added: estimator.count - (input.previous?.count ?? 0) };
 }
@@ -79,7 +79,7 @@ export async function mergeModels(input: MergeModelsInput): Promise<MergeModelsR
     sites.map(async (s) => {
       const site = siteActivities(s.site, input.siteTimeoutSeconds ?? 3600, input.siteHeartbeatSeconds ?? 60);
       try {
-        s.estimator = await site.fitSiteEstimator({ store: input.store, structure: input.structure, lambda: input.lambda ?? 1e-3, features: input.features });
+        s.estimator = await site.fitSiteEstimator({ store: input.store, structure: input.structure, lambda: input.lambda ?? 1e-3, features: input.features, like: input.test ?? null });
         s.status = 'merged';
       } catch (e) {
         if (!(e instanceof ActivityFailure)) throw e;

@@ -20,7 +20,7 @@ export type { TrainPipelineInput } from '../contracts/types.js';
 const cpu = cpuActivities({ startToCloseTimeout: '10 minutes', retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10 } });
 
 export async function trainPipeline(input: TrainPipelineInput): Promise<PipelineResult> {
-  let config;
+  let config: ReturnType<typeof parsePipelineConfig>;
   try {
     // The client parsed the config; a workflow started by another client (any SDK) is checked here too. Parsing a parsed config returns it unchanged.
     config = parsePipelineConfig(input.config, 'pipeline config');
@@ -81,21 +81,35 @@ export async function trainPipeline(input: TrainPipelineInput): Promise<Pipeline
   };
 
   try {
-    const data = await stage('prepare', { source: config.data.source, validationSize: config.data.validationSize, trainLimit: config.data.trainLimit, seed: config.seed }, () =>
-      cpu.prepareData({ store, source: config.data.source, validationSize: config.data.validationSize, trainLimit: config.data.trainLimit, seed: config.seed }),
-    );
+    const d = config.data;
+    const read = {
+      format: d.format,
+      labelColumn: d.labelColumn,
+      imageSize: d.imageSize,
+      color: d.color,
+      categorical: d.categorical,
+      maxCategories: d.maxCategories,
+      skipUnreadable: d.skipUnreadable,
+      testFraction: d.testFraction,
+    };
+    const prepareInputs = { source: d.source, validationSize: d.validationSize, trainLimit: d.trainLimit, seed: config.seed, read };
+    const data = await stage('prepare', prepareInputs, () => cpu.prepareData({ store, ...prepareInputs }));
     for (const [name, ref] of [
       ['train', data.train],
       ['val', data.val],
       ['test', data.test],
     ] as const) {
-      if (ref) artifacts.push({ stage: 'prepare', name: `dataset-${name}`, ref, inputs: { source: data.source, validationSize: config.data.validationSize, seed: config.seed } });
+      if (ref) artifacts.push({ stage: 'prepare', name: `dataset-${name}`, ref, inputs: { source: data.source, validationSize: data.validationSize, seed: config.seed } });
     }
+    // Defaults taken from the data: the model kind (GLAI's selector is an MLP) and the validation size; the manifest records them resolved.
+    const model = { ...config.model, kind: config.model.kind ?? (config.glai.enabled ? 'mlp' : data.defaultModel) };
+    config = { ...config, data: { ...config.data, validationSize: data.validationSize }, model };
+    metrics.data = { format: data.format, kind: data.kind, inputShape: data.inputShape, classes: data.classNames, counts: data.counts };
     await manifest('running');
 
     progress.stage = 'initialize';
-    const init = await stage('initialize', { data: data.train.sha256, imageShape: data.imageShape, classes: data.classes, model: config.model, seed: config.seed }, () =>
-      cpu.initializeModel({ store, data: data.train, imageShape: data.imageShape, classes: data.classes, model: config.model, seed: config.seed }),
+    const init = await stage('initialize', { data: data.train.sha256, inputShape: data.inputShape, classes: data.classes, model, seed: config.seed }, () =>
+      cpu.initializeModel({ store, data: data.train, inputShape: data.inputShape, classes: data.classes, model, seed: config.seed }),
     );
     const initInputs = { ...config.model, seed: config.seed };
     artifacts.push({ stage: 'initialize', name: 'model.json', ref: init.model.model, inputs: initInputs });

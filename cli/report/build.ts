@@ -77,7 +77,7 @@ function summarySection(input: ReportInput, x: RunMetrics): Section {
   const m = input.record.manifest;
   const c = runConfig(m);
   const w = input.workflow;
-  const widths = c.model.kind === 'mlp' ? c.model.hidden : c.model.kind === 'cnn' ? [...c.model.filters, ...c.model.dense] : c.model.channels;
+  const widths = (c.model.kind ?? 'mlp') === 'mlp' ? c.model.hidden : c.model.kind === 'cnn' ? [...c.model.filters, ...c.model.dense] : c.model.channels;
   const items: [string, Cell][] = [
     ['run', m.runId],
     ['pipeline', m.pipeline],
@@ -87,8 +87,8 @@ function summarySection(input: ReportInput, x: RunMetrics): Section {
     ['manifest updated', m.updatedAt],
     ['backend', m.backend],
     ['seed', m.seed],
-    ['data', `${c.data.source}${c.data.trainLimit ? ` (train limit ${c.data.trainLimit})` : ''}, validation ${c.data.validationSize}`],
-    ['model', `${c.model.kind} [${widths.join(', ')}], ${c.model.initializer} init${x.parameters === null ? '' : `, ${x.parameters.toLocaleString('en')} parameters`}`],
+    ['data', `${c.data.source}${c.data.trainLimit ? ` (train limit ${c.data.trainLimit})` : ''}, validation ${c.data.validationSize ?? 'default (10 %, at most 5000)'}`],
+    ['model', `${c.model.kind ?? 'from the data'} [${widths.join(', ')}], ${c.model.initializer} init${x.parameters === null ? '' : `, ${x.parameters.toLocaleString('en')} parameters`}`],
     [
       'training',
       `${c.train.optimizer} lr ${c.train.learningRate} (${c.train.schedule}), batch ${c.train.batchSize}, weight decay ${x.search ? `${x.search.chosenWeightDecay.toExponential(2)} (chosen by the ${x.search.mode})` : c.train.weightDecay} (${c.train.weightDecayMode}); ${x.history.length}/${c.train.epochs} epochs`,

@@ -3,8 +3,9 @@ import type * as tf from '@tensorflow/tfjs';
 import { buildMlp } from './mlp.js';
 import { buildCnn, buildResnet } from './cnn.js';
 import type { InitializerName } from '../init/registry.js';
+import { InvalidInputError } from '../../contracts/errors.js';
 
-/** Which model and its widths; the input is an image of `imageShape` ([h, w, c]). */
+/** Which model and its widths; the input is a sample of `inputShape` ([h, w, c] images, [features] vectors). */
 export interface ModelSpec {
   kind: 'mlp' | 'cnn' | 'resnet';
   /** MLP hidden widths. */
@@ -18,12 +19,21 @@ export interface ModelSpec {
   initializer: InitializerName;
 }
 
-/** Builds the model `spec` describes for images of `imageShape` and `classes` classes. */
-export function buildModel(spec: ModelSpec, imageShape: [number, number, number], classes: number, seed: number): tf.LayersModel {
+/**
+ * Builds the model `spec` describes for samples of `inputShape` and `classes` classes.
+ * An MLP takes any shape (flattened); the convolutional models need images [h, w, c].
+ */
+export function buildModel(spec: ModelSpec, inputShape: readonly number[], classes: number, seed: number): tf.LayersModel {
   const { initializer } = spec;
+  if (spec.kind !== 'mlp' && inputShape.length !== 3) {
+    throw new InvalidInputError(
+      `model.kind ${spec.kind} needs images; the data has ${inputShape.length === 1 ? `${inputShape[0]} features per sample (a table)` : `samples of shape ${inputShape.join('×')}`}: use model.kind mlp`,
+    );
+  }
+  const imageShape = inputShape as [number, number, number];
   switch (spec.kind) {
     case 'mlp':
-      return buildMlp({ inputDim: imageShape[0] * imageShape[1] * imageShape[2], hidden: spec.hidden, classes, initializer, seed });
+      return buildMlp({ inputDim: inputShape.reduce((a, b) => a * b, 1), hidden: spec.hidden, classes, initializer, seed });
     case 'cnn':
       return buildCnn({ inputShape: imageShape, filters: spec.filters, dense: spec.dense, classes, initializer, seed });
     case 'resnet':

@@ -5,17 +5,20 @@ import type { BackendInfo } from '../backend/select.js';
 import type { GpuOptions } from '../backend/webgpu.js';
 import type { LabelledData } from './data.js';
 
-/** Uint8 images + labels of one split, as the dataset artifact stores them. */
+/** One split as the dataset artifact stores it: uint8 pixels (`images`, × 1/255 for the model) or float samples (`values`, taken as they are), and labels. */
 export interface RawSplit {
   images: Uint8Array;
-  labels: Uint8Array;
+  /** Float samples (tables, float arrays); when present `images` is empty. */
+  values?: Float32Array;
+  labels: Uint8Array | Int32Array;
   count: number;
   dim: number;
   classes: number;
 }
 
-/** A raw split as training data: pixels scaled to [0, 1], labels as int32. */
+/** A raw split as training data: pixels scaled to [0, 1] (float samples as they are), labels as int32. */
 export function rawSplitToData(s: RawSplit): LabelledData {
+  if (s.values) return { x: s.values, y: Int32Array.from(s.labels), count: s.count, dim: s.dim, classes: s.classes };
   const x = new Float32Array(s.images.length);
   for (let i = 0; i < x.length; i++) x[i] = s.images[i]! / 255;
   return { x, y: Int32Array.from(s.labels), count: s.count, dim: s.dim, classes: s.classes };
