@@ -45,17 +45,37 @@ export function writeCheckpoint(store: ArtifactStore, c: TrainCheckpoint): Promi
   const arrays: Bundle['arrays'] = {};
   c.weights.forEach((w, k) => (arrays[`w${k}`] = w));
   c.optimizer.slots.forEach((s, k) => (arrays[`s${k}`] = s));
-  const meta = { kind: 'train-checkpoint', epoch: c.epoch, rng: c.rng, oui: c.oui, step: c.optimizer.step, history: c.history, weights: c.weights.length, slots: c.optimizer.slots.length };
+  const meta = {
+    kind: 'train-checkpoint',
+    epoch: c.epoch,
+    rng: c.rng,
+    ...(c.augmentRng ? { augmentRng: c.augmentRng } : {}),
+    oui: c.oui,
+    step: c.optimizer.step,
+    history: c.history,
+    weights: c.weights.length,
+    slots: c.optimizer.slots.length,
+  };
   return store.put(encodeBundle({ meta, arrays }));
 }
 
 /** Reads a training checkpoint written by `writeCheckpoint`. */
 export async function readCheckpoint(ref: Ref): Promise<TrainCheckpoint> {
   const b = await readBundle(ref);
-  const m = b.meta as { epoch: number; rng: TrainCheckpoint['rng']; oui: TrainCheckpoint['oui']; step: number; history: TrainCheckpoint['history']; weights: number; slots: number };
+  const m = b.meta as {
+    epoch: number;
+    rng: TrainCheckpoint['rng'];
+    augmentRng?: TrainCheckpoint['rng'];
+    oui: TrainCheckpoint['oui'];
+    step: number;
+    history: TrainCheckpoint['history'];
+    weights: number;
+    slots: number;
+  };
   return {
     epoch: m.epoch,
     rng: m.rng,
+    ...(m.augmentRng ? { augmentRng: m.augmentRng } : {}),
     oui: m.oui,
     history: m.history,
     weights: Array.from({ length: m.weights }, (_, k) => b.arrays[`w${k}`] as Float32Array),

@@ -4,7 +4,7 @@
  * queue), and the interceptor every worker that runs them installs.
  */
 import type { CpuActivities, GpuActivities, SiteActivities } from '../contracts/activities.js';
-import { prepareData, importShard } from './data.js';
+import { prepareData, importShard, sourceContent } from './data.js';
 import { initializeModel, evaluateModel } from './model.js';
 import { trainModel } from './train.js';
 import { writeRunManifest } from './manifest.js';
@@ -20,6 +20,7 @@ export { siteActivities } from './glai.js';
 /** The light activities of `lightpath` (cpu) workers. */
 export const cpuActivities = {
   prepareData,
+  sourceContent,
   importShard,
   initializeModel,
   writeRunManifest,

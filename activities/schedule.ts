@@ -13,7 +13,10 @@ import { listWatch, readWatched } from '../storage/watch.js';
 import { RUN_LOG_LIMIT, scheduleStateKey, type ConsumedObject, type ImportedData, type ScheduleRun, type ScheduleScan, type ScheduleState, type WatchedObject } from '../contracts/schedule-state.js';
 import type { Ref } from '../contracts/types.js';
 import { readDataset } from './artifacts.js';
-import { confineSource, datasetOf, putSplit } from './sources.js';
+import { confineSource, conformTo, datasetOf, putSplit } from './sources.js';
+import { readDataSource } from '../ml/data/read-source.js';
+import { parseCifarBatch } from '../ml/data/cifar.js';
+import { extensionOf, type DataFiles } from '../ml/data/files.js';
 
 /** A state write that found another generation than its round read: someone else wrote the state. */
 class StateConflictError extends Error {
@@ -47,32 +50,120 @@ export async function scanSchedule(input: { store: string; scheduleId: string; s
   return { generation: state?.generation ?? 0, current: state?.current ?? input.start, fresh };
 }
 
+/** A group of fresh objects read together: one bundle, table or `.npz` file, the images below one folder of class folders, an `x.npy` + `y.npy` pair, a CIFAR batch. */
+interface Unit {
+  kind: 'bundle' | 'file' | 'images' | 'npy' | 'cifar';
+  /** Folder of the group relative to the watch location (`''` or ending in `/`); a file's own name for single files. */
+  root: string;
+  objects: WatchedObject[];
+}
+
+const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg', '.webp'];
+
+/** Groups objects into units (see Unit); an image outside any class folder is refused, naming it. */
+function unitsOf(objects: WatchedObject[]): Unit[] {
+  const units = new Map<string, Unit>();
+  const add = (kind: Unit['kind'], root: string, o: WatchedObject) => {
+    const key = `${kind}\n${root}`;
+    const u = units.get(key) ?? { kind, root, objects: [] };
+    u.objects.push(o);
+    units.set(key, u);
+  };
+  for (const o of objects) {
+    const ext = extensionOf(o.name);
+    const parts = o.name.split('/');
+    const dir = parts.slice(0, -1).join('/');
+    if (IMAGE_EXTENSIONS.includes(ext)) {
+      if (parts.length < 2) throw new InvalidInputError(`${o.uri}: an image outside any class folder (new images arrive as <class>/<image>, below any folder of the watch location)`);
+      add('images', parts.length > 2 ? `${parts.slice(0, -2).join('/')}/` : '', o);
+    } else if (ext === '.npy') add('npy', dir ? `${dir}/` : '', o);
+    else if (ext === '.lpb') add('bundle', o.name, o);
+    else if (ext === '.bin') add('cifar', o.name, o);
+    else add('file', o.name, o);
+  }
+  return [...units.values()];
+}
+
+/** The objects of a unit as a reader's DataFiles, from bytes already read (names relative to the unit's root). */
+function unitFiles(u: Unit, bytes: Map<string, Uint8Array>): DataFiles {
+  const single = u.kind === 'file';
+  const rel = (o: WatchedObject) => (single ? o.name.slice(o.name.lastIndexOf('/') + 1) : o.name.slice(u.root.length));
+  const byRel = new Map(u.objects.map((o) => [rel(o), o]));
+  return {
+    location: single ? u.objects[0]!.uri : `${u.objects[0]!.uri.slice(0, u.objects[0]!.uri.length - rel(u.objects[0]!).length)}`,
+    single,
+    list: async () => ({ files: u.objects.map((o) => ({ name: rel(o), bytes: o.bytes, version: o.version })).sort((a, b) => (a.name < b.name ? -1 : 1)), emptyDirs: [] }),
+    // A copy: readers take whole buffers (a Node Buffer may be a view into a shared pool).
+    read: async (name) => new Uint8Array(bytes.get((single ? u.objects[0] : byRel.get(name))!.uri)!),
+    describe: (name) => (single ? u.objects[0]!.uri : (byRel.get(name)?.uri ?? name)),
+  };
+}
+
+/** One CIFAR batch file as new data of a run trained on CIFAR-10 (1 label byte) or CIFAR-100 (2), with the run's classes. */
+function cifarBatch(data: Uint8Array, uri: string, test: Dataset): Dataset {
+  const b = parseCifarBatch(data, test.classNames.length === 100 ? 2 : 1, uri);
+  return {
+    shape: [32, 32, 3],
+    count: b.count,
+    x: b.x,
+    labels: b.labels,
+    classNames: test.classNames,
+    preprocessing: { kind: 'images', size: [32, 32], color: 'rgb', scale: 1 / 255, resized: 0, skipped: 0 },
+  };
+}
+
 /**
- * Reads each object once and stores the new samples as one split. An object whose
- * content the schedule already consumed (a copy, a rewrite) is recorded as a
- * duplicate and not used; one that vanished since the listing is left out; a
- * malformed one, or one whose images differ from the test split's, fails the run.
+ * Reads each object once and stores the new samples as one split. Objects are read in
+ * units (see Unit) with the run's preprocessing — the test split's: image size and
+ * colour, table columns, categories and standardisation — and must have its schema
+ * (refused naming the difference). An object whose content the schedule already
+ * consumed (a copy, a rewrite) is recorded as a duplicate and not used; one that
+ * vanished since the listing is left out; an `.npy` without its partner waits for
+ * it (not consumed); a malformed one fails the run.
  */
 export async function importWatched(input: { store: string; scheduleId: string; run: string; test: Ref; objects: WatchedObject[] }): Promise<ImportedData> {
   const test = await readDataset(input.test);
   const seen = new Map((await readState(input.store, input.scheduleId))?.consumed.map((c) => [c.sha256, c.name]));
   const sets: Dataset[] = [];
   const consumed: ConsumedObject[] = [];
+  const bytes = new Map<string, Uint8Array>();
+  const fresh: ConsumedObject[] = [];
   for (const o of input.objects) {
     const read = await readWatched(o.uri);
     if (!read) continue;
     const sha256 = sha256Hex(read.data);
-    const object = { ...o, bytes: read.data.length, version: read.version, sha256, run: input.run };
+    const object = { ...o, bytes: read.data.length, version: read.version, sha256, run: input.run, samples: 0 };
     const duplicateOf = seen.get(sha256) ?? null;
     if (duplicateOf !== null) {
-      consumed.push({ ...object, samples: 0, duplicateOf });
+      consumed.push({ ...object, duplicateOf });
       continue;
     }
-    const set = checked(datasetOf(read.data, o.uri, 'watched data'), o.uri, test);
     seen.set(sha256, o.name);
-    sets.push(set);
-    consumed.push({ ...object, samples: set.count, duplicateOf: null });
+    bytes.set(o.uri, read.data);
+    fresh.push({ ...object, duplicateOf: null });
   }
+  for (const u of unitsOf(fresh)) {
+    const objects = u.objects as ConsumedObject[];
+    const first = objects[0]!;
+    let set: Dataset;
+    if (u.kind === 'bundle') set = checked(datasetOf(bytes.get(first.uri)!, first.uri, 'watched data'), first.uri, test);
+    else if (u.kind === 'cifar') set = checked(cifarBatch(bytes.get(first.uri)!, first.uri, test), first.uri, test);
+    else {
+      const names = new Set(objects.map((o) => o.name.slice(u.root.length)));
+      if (u.kind === 'npy' && !((names.has('x.npy') && names.has('y.npy')) || (names.has('x_train.npy') && names.has('y_train.npy')))) continue;
+      const files = unitFiles(u, bytes);
+      const format = u.kind === 'images' ? 'images' : u.kind === 'npy' ? 'numpy' : undefined;
+      const { train } = await readDataSource(files, { format, reference: test.preprocessing });
+      set = conformTo(train, test, u.kind === 'file' ? first.uri : files.location);
+    }
+    // Samples per object: a file's rows; an image is one; an array pair's count goes to its x file.
+    if (u.kind === 'images') for (const o of objects) o.samples = 1;
+    else if (u.kind === 'npy') for (const o of objects) o.samples = /(^|\/)x(_train)?\.npy$/.test(o.name) ? set.count : 0;
+    else first.samples = set.count;
+    sets.push(set);
+    consumed.push(...objects);
+  }
+  consumed.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const samples = sets.reduce((n, s) => n + s.count, 0);
   const data = samples > 0 ? await putSplit(openStore(input.store), concatDatasets(sets), 'scheduled', `schedule ${input.scheduleId}`) : null;
   return { data, samples, consumed };

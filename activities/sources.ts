@@ -19,7 +19,7 @@ import { InvalidInputError } from '../contracts/errors.js';
 import { decodeBundle, encodeBundle } from '../storage/bundle.js';
 import type { ArtifactStore } from '../storage/artifact-store.js';
 import { configuredDataRoots, outsideDataRoots } from '../storage/data-roots.js';
-import { openDataFiles } from '../storage/data-files.js';
+import { openDataFiles, type LocationFile } from '../storage/data-files.js';
 import type { Ref } from '../contracts/types.js';
 
 /** Seed of the permutation that cuts a training set into shards (fixed, so every site agrees). */
@@ -117,6 +117,42 @@ export async function loadSource(source: string, field = 'data.source', opts: Re
   return readDataSource(files, opts);
 }
 
+/**
+ * New data `d` (read with `like`'s preprocessing) made like `like`, a split of the run it
+ * is for: refused (InvalidInputError naming `what` and the first difference) unless it has
+ * that split's schema; labels renumbered to its classes; table and array features
+ * standardised in place with its statistics.
+ */
+export function conformTo(d: Dataset, like: Dataset, what: string): Dataset {
+  checkSameSchema(d, like, what);
+  let out = relabel(d, like.classNames);
+  const p = like.preprocessing;
+  if ((p.kind === 'table' || p.kind === 'array') && p.mean.length && out.x instanceof Float32Array) {
+    const dim = sampleSize(out.shape);
+    for (let i = 0; i < out.x.length; i++) out.x[i] = (out.x[i]! - p.mean[i % dim]!) / p.std[i % dim]!;
+    out = { ...out, preprocessing: p };
+  }
+  return out;
+}
+
+/**
+ * The files a source is read from, with sizes and versions (mtime, ETag), by name; null for
+ * the generated `synthetic` set and a Fashion-MNIST to download. Lists only: cheap on any size of data.
+ */
+export async function sourceListing(source: string, field: string): Promise<LocationFile[] | null> {
+  const path = source === 'fashion-mnist' ? findFashionMnist() : source;
+  // Generated, or downloaded and checksummed (Fashion-MNIST not on this worker): the name is the content.
+  if (source === 'synthetic' || path === null) return null;
+  if (path !== null && !source.startsWith('s3://') && !source.startsWith('file://') && existsSync(path) && statSync(path).isDirectory() && isIdxFolder(path)) {
+    return Object.values(FASHION_MNIST_FILES).flatMap((f) => {
+      const p = join(path, f);
+      const s = existsSync(p) ? statSync(p) : null;
+      return s ? [{ name: f, bytes: s.size, version: s.mtime.toISOString() }] : [];
+    });
+  }
+  return (await (await openDataFiles(source, field)).list()).files;
+}
+
 /** Parses `<source>[#k/n]`. */
 export function parseShard(spec: string, field: string): { source: string; shard: { k: number; n: number } | null } {
   const m = /^(.*)#(\d+)\/(\d+)$/.exec(spec);
@@ -136,17 +172,7 @@ export function parseShard(spec: string, field: string): { source: string; shard
 export async function loadShard(spec: string, field = 'data', like?: Dataset): Promise<Dataset> {
   const { source, shard } = parseShard(spec, field);
   const { train: read } = await loadSource(source, field, like ? { reference: like.preprocessing } : {});
-  let train = read;
-  if (like) {
-    checkSameSchema(train, like, `${field} ${source}`);
-    train = relabel(train, like.classNames);
-    const p = like.preprocessing;
-    if ((p.kind === 'table' || p.kind === 'array') && p.mean.length && train.x instanceof Float32Array) {
-      const dim = sampleSize(train.shape);
-      for (let i = 0; i < train.x.length; i++) train.x[i] = (train.x[i]! - p.mean[i % dim]!) / p.std[i % dim]!;
-      train = { ...train, preprocessing: p };
-    }
-  }
+  const train = like ? conformTo(read, like, `${field} ${source}`) : read;
   if (!shard) return train;
   const order = Rng.fromSeed(SHARD_SEED).shuffle(Int32Array.from({ length: train.count }, (_, i) => i));
   const from = Math.floor(((shard.k - 1) * train.count) / shard.n);

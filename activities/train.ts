@@ -28,6 +28,7 @@ function trainOptions(input: TrainInput): TrainOptions {
     seed: input.seed,
     oui: input.oui,
     stability: input.stability,
+    augment: t.augment && (t.augment.pad > 0 || t.augment.flip) ? t.augment : null,
   };
 }
 

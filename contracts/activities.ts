@@ -15,6 +15,7 @@ import type {
   ModelRefs,
   PrepareDataInput,
   PreparedData,
+  SourceContent,
   Ref,
   StageLookup,
   StructureRef,
@@ -51,6 +52,7 @@ export interface EstimatorScores {
 /** The light activities `lightpath` (cpu) workers run. */
 export interface CpuActivities {
   prepareData(input: PrepareDataInput): Promise<PreparedData>;
+  sourceContent(input: { store: string; source: string }): Promise<SourceContent>;
   importShard(input: { store: string; source: string; like?: Ref | null }): Promise<Ref>;
   initializeModel(input: InitializeInput): Promise<InitializeResult>;
   writeRunManifest(input: { store: string; manifest: ManifestDraft }): Promise<string>;

@@ -79,9 +79,18 @@ export const PipelineConfigSchema = z
         momentum: z.number().min(0).max(1).default(0.9),
         weightDecay: z.number().nonnegative().default(1e-4),
         weightDecayMode: z.enum(['decoupled', 'coupled']).default('decoupled'),
+        /**
+         * Images: seeded augmentation of every training batch (random crop with `pad` pixels of zero padding, random
+         * horizontal flip), drawn from the run's seed; off by default. OUI is measured on the augmented pass.
+         */
+        augment: z
+          .object({ pad: z.number().int().min(0).max(64).default(0), flip: z.boolean().default(false) })
+          .strict()
+          .default({ pad: 0, flip: false }),
       })
       .strict()
       .default({
+        augment: { pad: 0, flip: false },
         epochs: 3,
         batchSize: 128,
         learningRate: 1e-3,

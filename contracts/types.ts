@@ -41,6 +41,17 @@ export interface PrepareDataInput {
   /** Reader options; absent: the defaults (an older client). */
   read?: Partial<DataReadOptions>;
 }
+/**
+ * What a data source holds, from its listing alone (no data read): `key` hashes every
+ * file's name, size and version (mtime, S3 ETag), so a changed, added or removed file
+ * changes it. The built-in `synthetic` set is generated (key `synthetic`).
+ */
+export interface SourceContent {
+  key: string;
+  files: number;
+  bytes: number;
+}
+
 export interface PreparedData {
   train: Ref;
   val: Ref | null;
@@ -61,6 +72,10 @@ export interface PreparedData {
   /** Validation samples held out (the resolved `data.validationSize`). */
   validationSize: number;
   source: string;
+  /** The source's content when it was prepared (absent from an older worker). */
+  content?: SourceContent;
+  /** True when these splits were prepared by an earlier run from the same content and settings, and reused. */
+  reused?: boolean;
 }
 
 export interface InitializeInput {

@@ -1,7 +1,9 @@
 /**
  * Watch locations: a folder or an S3 prefix (`s3://bucket/prefix`) where new
- * training data arrives, one image-set bundle file (`*.lpb`) per object, in
- * subfolders too; names starting with `.` are skipped (write there, then rename).
+ * training data arrives, in subfolders too: image-set bundles (`*.lpb`), table files
+ * (`*.csv`, `*.parquet`), NumPy arrays (`*.npz`, `x.npy` + `y.npy`), CIFAR batches
+ * (`*.bin`) and images in class folders (`<class>/*.png|jpg|jpeg|webp`); other files
+ * are not listed, and names starting with `.` are skipped (write there, then rename).
  * Listing gives each object a version — a file's mtime, an S3 object's ETag — so a
  * reader can tell a new or replaced object from one it has read.
  */
@@ -12,8 +14,14 @@ import { GetObjectCommand, HeadBucketCommand, ListObjectsV2Command, type S3Clien
 import { isNotFound, s3Client } from './s3-store.js';
 import { BadWatchLocationError } from '../contracts/errors.js';
 
-/** Files a watch location picks up. */
-export const WATCHED_SUFFIX = '.lpb';
+/** Extensions of the files a watch location picks up (lower case). */
+export const WATCHED_EXTENSIONS = ['.lpb', '.csv', '.parquet', '.pq', '.npz', '.npy', '.bin', '.png', '.jpg', '.jpeg', '.webp'];
+
+const extension = (name: string) => {
+  const base = name.slice(name.lastIndexOf('/') + 1);
+  const dot = base.lastIndexOf('.');
+  return dot <= 0 ? '' : base.slice(dot).toLowerCase();
+};
 
 /** One object of a watch location. */
 export interface WatchEntry {
@@ -64,7 +72,7 @@ export async function checkWatch(watch: string): Promise<void> {
   }
 }
 
-const picked = (name: string) => name.endsWith(WATCHED_SUFFIX) && !name.split('/').some((part) => part.startsWith('.'));
+const picked = (name: string) => WATCHED_EXTENSIONS.includes(extension(name)) && !name.split('/').some((part) => part.startsWith('.'));
 
 async function* walk(dir: string, rel = ''): AsyncIterable<string> {
   for (const e of await readdir(join(dir, rel), { withFileTypes: true })) {
@@ -75,7 +83,7 @@ async function* walk(dir: string, rel = ''): AsyncIterable<string> {
   }
 }
 
-/** The `*.lpb` objects of a watch location, by name. */
+/** The data objects of a watch location (see WATCHED_EXTENSIONS), by name. */
 export async function listWatch(watch: string): Promise<WatchEntry[]> {
   const l = locate(watch);
   const out: WatchEntry[] = [];

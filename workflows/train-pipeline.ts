@@ -5,7 +5,7 @@
  * activity that passes artifact references, never tensors. Training and inference
  * run on the `lightpath-gpu` task queue, everything else on `lightpath`.
  */
-import { executeChild, setHandler, workflowInfo, ApplicationFailure, CancellationScope, isCancellation } from '@temporalio/workflow';
+import { executeChild, patched, setHandler, workflowInfo, ApplicationFailure, CancellationScope, isCancellation } from '@temporalio/workflow';
 import { parsePipelineConfig } from '../contracts/config.js';
 import { ConfigError } from '../contracts/errors.js';
 import { STAGES, type PipelineStage, type Progress } from '../contracts/runs.js';
@@ -19,6 +19,7 @@ export type { TrainPipelineInput } from '../contracts/types.js';
 
 const cpu = cpuActivities({ startToCloseTimeout: '10 minutes', retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10 } });
 
+/** The pipeline workflow: validates its config, runs each stage (reusing a continued run's finished stages) and records the run manifest. */
 export async function trainPipeline(input: TrainPipelineInput): Promise<PipelineResult> {
   let config: ReturnType<typeof parsePipelineConfig>;
   try {
@@ -93,7 +94,10 @@ export async function trainPipeline(input: TrainPipelineInput): Promise<Pipeline
       testFraction: d.testFraction,
     };
     const prepareInputs = { source: d.source, validationSize: d.validationSize, trainLimit: d.trainLimit, seed: config.seed, read };
-    const data = await stage('prepare', prepareInputs, () => cpu.prepareData({ store, ...prepareInputs }));
+    // The source's content (its listing) keys the stage: a resumed run re-prepares data that changed. Behind a
+    // patch marker, so a run started before this step existed replays on upgraded workers.
+    const content = patched('prepare-content-key') ? (await cpu.sourceContent({ store, source: d.source })).key : undefined;
+    const data = await stage('prepare', { ...prepareInputs, content }, () => cpu.prepareData({ store, ...prepareInputs }));
     for (const [name, ref] of [
       ['train', data.train],
       ['val', data.val],
@@ -104,7 +108,7 @@ export async function trainPipeline(input: TrainPipelineInput): Promise<Pipeline
     // Defaults taken from the data: the model kind (GLAI's selector is an MLP) and the validation size; the manifest records them resolved.
     const model = { ...config.model, kind: config.model.kind ?? (config.glai.enabled ? 'mlp' : data.defaultModel) };
     config = { ...config, data: { ...config.data, validationSize: data.validationSize }, model };
-    metrics.data = { format: data.format, kind: data.kind, inputShape: data.inputShape, classes: data.classNames, counts: data.counts };
+    metrics.data = { format: data.format, kind: data.kind, inputShape: data.inputShape, classes: data.classNames, counts: data.counts, content: data.content ?? content, reused: data.reused ?? false };
     await manifest('running');
 
     progress.stage = 'initialize';

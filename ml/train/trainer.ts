@@ -18,6 +18,7 @@ import { gatherBatch, type LabelledData } from './data.js';
 import { accuracy } from './evaluate.js';
 import { InvalidInputError } from '../../contracts/errors.js';
 import { StabilityTracker, type StabilityOptions } from '../glai/stabilization.js';
+import { augmentBatch, augments, type AugmentSpec } from '../data/augment.js';
 
 /** Training settings. */
 export interface TrainOptions {
@@ -30,6 +31,8 @@ export interface TrainOptions {
   oui: OuiOptions;
   /** Track pattern/weight stabilization on a probe set (and optionally freeze early); absent = off. */
   stability?: StabilityOptions;
+  /** Seeded image augmentation of every training batch (ml/data/augment.ts); absent or null = none. */
+  augment?: AugmentSpec | null;
 }
 
 export type { EpochMetrics } from '../../contracts/runs.js';
@@ -38,6 +41,8 @@ export type { EpochMetrics } from '../../contracts/runs.js';
 export interface TrainCheckpoint {
   epoch: number;
   rng: RngState;
+  /** State of the augmentation generator (present when the run augments). */
+  augmentRng?: RngState;
   oui: OuiState;
   weights: Float32Array[];
   optimizer: OptimizerState;
@@ -73,6 +78,7 @@ export class TrainingStopped extends Error {
 }
 
 const OUI_SEED_SALT = 0x5eed0ca1;
+const AUGMENT_SEED_SALT = 0x0a06e17;
 
 /** The model's weights, read from the backend. */
 async function readWeights(model: tf.LayersModel): Promise<Float32Array[]> {
@@ -81,8 +87,8 @@ async function readWeights(model: tf.LayersModel): Promise<Float32Array[]> {
   return weights;
 }
 
-async function snapshot(weights: Float32Array[], epoch: number, rng: Rng, meter: OuiMeter, opt: Optimizer, history: EpochMetrics[]): Promise<TrainCheckpoint> {
-  return { epoch, rng: rng.state(), oui: meter.snapshot(), weights, optimizer: await opt.state(), history: [...history] };
+async function snapshot(weights: Float32Array[], epoch: number, rng: Rng, augmentRng: Rng | null, meter: OuiMeter, opt: Optimizer, history: EpochMetrics[]): Promise<TrainCheckpoint> {
+  return { epoch, rng: rng.state(), ...(augmentRng ? { augmentRng: augmentRng.state() } : {}), oui: meter.snapshot(), weights, optimizer: await opt.state(), history: [...history] };
 }
 
 /** Trains `model` on `train`, evaluating on `val` after each epoch. Returns the final checkpoint. */
@@ -90,10 +96,14 @@ export async function trainClassifier(model: tf.LayersModel, train: LabelledData
   if (opts.batchSize < 2 || opts.batchSize > train.count) {
     throw new InvalidInputError(`batchSize ${opts.batchSize} must be in [2, ${train.count}] (the training set size)`);
   }
+  const inputShape = model.inputs[0]!.shape.slice(1) as number[];
+  if (augments(opts.augment) && inputShape.length !== 3) throw new InvalidInputError(`augmentation (random crop, flip) applies to images; this model's input has shape ${inputShape.join('×')}`);
   const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
   const opt = new Optimizer(opts.optimizer);
   const ouiOpts = { ...DEFAULT_OUI, ...opts.oui };
   let rng = Rng.fromSeed(opts.seed);
+  const augment = augments(opts.augment) ? opts.augment : null;
+  let augmentRng = augment ? Rng.fromSeed(opts.seed ^ AUGMENT_SEED_SALT) : null;
   let meter = new OuiMeter(ouiOpts, Rng.fromSeed(opts.seed ^ OUI_SEED_SALT));
   let history: EpochMetrics[] = [];
   let startEpoch = 0;
@@ -105,12 +115,13 @@ export async function trainClassifier(model: tf.LayersModel, train: LabelledData
     model.setWeights(r.weights.map((w, k) => tf.tensor(w, model.weights[k]!.shape as number[])));
     opt.load(r.optimizer, vars);
     rng = Rng.fromState(r.rng);
+    if (augment && r.augmentRng) augmentRng = Rng.fromState(r.augmentRng);
     meter = new OuiMeter(ouiOpts, Rng.fromSeed(opts.seed ^ OUI_SEED_SALT), r.oui);
     history = [...r.history];
     startEpoch = r.epoch;
   }
 
-  const inputShape = model.inputs[0]!.shape.slice(1) as number[];
+  const scratch = augment ? new Float32Array(train.dim) : null;
   const bs = opts.batchSize;
   const batches = Math.ceil(train.count / bs);
   const totalSteps = batches * opts.epochs;
@@ -136,6 +147,7 @@ export async function trainClassifier(model: tf.LayersModel, train: LabelledData
         const to = Math.min(train.count, from + bs);
         const n = to - from;
         gatherBatch(train, order, from, to, xb, yb);
+        if (augment) augmentBatch(xb, n, inputShape, augment, augmentRng!, scratch!);
         const lr = learningRateAt(opts.schedule, opts.learningRate, epoch * batches + b, totalSteps);
         const measure = meter.wants(b, n);
         tf.tidy(() => {
@@ -175,14 +187,14 @@ export async function trainClassifier(model: tf.LayersModel, train: LabelledData
       const weights = await readWeights(model);
       const metrics: EpochMetrics = { epoch: epoch + 1, loss, trainAccuracy, valAccuracy, oui, seconds, samplesPerSecond: train.count / seconds, ...(await tracker?.step(model, weights)) };
       history.push(metrics);
-      const ckpt = await snapshot(weights, epoch + 1, rng, meter, opt, history);
+      const ckpt = await snapshot(weights, epoch + 1, rng, augmentRng, meter, opt, history);
       await hooks.onEpoch?.(metrics, ckpt);
       if (tracker?.shouldFreeze(history)) {
         done = epoch + 1;
         break;
       }
     }
-    return await snapshot(await readWeights(model), done, rng, meter, opt, history);
+    return await snapshot(await readWeights(model), done, rng, augmentRng, meter, opt, history);
   } finally {
     tracker?.dispose();
     opt.dispose();
