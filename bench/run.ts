@@ -4,10 +4,13 @@
  *
  * 1. Training throughput (samples/s of the production training loop, batch 128) of
  *    the MLP 784-512-512-10 and the small CNN on every backend that loads here, with
- *    peak memory, and the same models in PyTorch on CPU (bench/torch_ref.py) with
- *    the same thread count when python3 has torch (or `LIGHTPATH_TORCH_PYTHON`).
- *    Where the native BLAS provider is active (`wasm+openblas`), wasm also runs
- *    without it, for comparison. Fast backends report the median of four runs.
+ *    peak memory, on one BLAS thread. Where the native BLAS provider is active
+ *    (`wasm+openblas`), wasm also runs without it, for comparison. Fast backends
+ *    report the median of four runs.
+ * 1b. lightpath vs PyTorch (bench/torch_ref.py, when python3 has torch, or
+ *    `LIGHTPATH_TORCH_PYTHON`, or ~/.cache/lightpath/torch-venv): the same models,
+ *    batch and optimizer (AdamW and SGD with momentum), on one thread and on all
+ *    cores, with the CPU model and the OpenBLAS core in use.
  * 2. OUI overhead: the same epochs with OUI measured every 10th batch vs off.
  * 3. Initialization comparison on Fashion-MNIST: sinusoidal (paper-exact and
  *    full-rank) vs Glorot vs He on the MLP and the CNN, max validation accuracy and
@@ -20,7 +23,7 @@ import * as tf from '@tensorflow/tfjs';
 import { parseArgs } from 'node:util';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { availableParallelism, homedir } from 'node:os';
 import { join } from 'node:path';
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
@@ -36,6 +39,9 @@ import type { RawSplit } from '../ml/train/thread-protocol.js';
 import type { LabelledData } from '../ml/train/data.js';
 import type { InitializerName } from '../ml/init/registry.js';
 import { Rng } from '../ml/rng.js';
+import { nativeBlas } from '../ml/backend/native/addon.js';
+import { readCpuInfo } from '../ml/backend/native/core.js';
+import type { OptimizerSpec } from '../ml/train/optimizer.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -55,13 +61,18 @@ const CNN: ModelSpec = { kind: 'cnn', hidden: [], filters: [32, 64], dense: [128
 const SHAPE: [number, number, number] = [28, 28, 1];
 const BATCH = 128;
 
-function baseOptions(epochs: number, ouiEvery: number): TrainOptions {
+/** The optimizers compared with PyTorch, set as bench/torch_ref.py sets them. */
+const OPTIMIZERS: Record<'adamw' | 'sgd', { learningRate: number; optimizer: OptimizerSpec }> = {
+  adamw: { learningRate: 1e-3, optimizer: { name: 'adamw', weightDecay: 1e-4, weightDecayMode: 'decoupled' } },
+  sgd: { learningRate: 1e-2, optimizer: { name: 'sgd', weightDecay: 1e-4, weightDecayMode: 'coupled', momentum: 0.9 } },
+};
+
+function baseOptions(epochs: number, ouiEvery: number, opt: keyof typeof OPTIMIZERS = 'adamw'): TrainOptions {
   return {
     epochs,
     batchSize: BATCH,
-    learningRate: 1e-3,
+    ...OPTIMIZERS[opt],
     schedule: { kind: 'constant' },
-    optimizer: { name: 'adamw', weightDecay: 1e-4, weightDecayMode: 'decoupled' },
     seed: 1,
     oui: { pairs: 28, every: ouiEvery },
   };
@@ -76,13 +87,18 @@ function randomData(count: number): LabelledData {
 }
 
 /** Samples/s of `epochs` epochs of the training loop over `batches` batches, and peak memory. */
-async function loopThroughput(spec: ModelSpec, batches: number, ouiEvery: number): Promise<{ samplesPerSecond: number; peakRssMiB: number; peakTensorMiB: number }> {
+async function loopThroughput(
+  spec: ModelSpec,
+  batches: number,
+  ouiEvery: number,
+  opt: keyof typeof OPTIMIZERS = 'adamw',
+): Promise<{ samplesPerSecond: number; peakRssMiB: number; peakTensorMiB: number }> {
   const model = buildModel(spec, SHAPE, 10, 1);
   const data = randomData(batches * BATCH);
   let peakRss = 0;
   let peakTensor = 0;
   const t0 = performance.now();
-  await trainClassifier(model, data, null, baseOptions(1, ouiEvery), {
+  await trainClassifier(model, data, null, baseOptions(1, ouiEvery, opt), {
     onBatch: () => {
       peakRss = Math.max(peakRss, process.memoryUsage().rss);
       peakTensor = Math.max(peakTensor, tf.memory().numBytes);
@@ -136,13 +152,19 @@ async function throughputSection() {
   return { backend: selected, rows, overhead };
 }
 
-function torchReference(threads: number): Record<string, number | string> | null {
+/** Sets the native provider's threads per product (a no-op without it). */
+function setBlasThreads(n: number): void {
+  const s = nativeBlas();
+  if (s.active) s.blas.setThreads(n);
+}
+
+function torchReference(threads: number, optimizer: keyof typeof OPTIMIZERS = 'adamw'): Record<string, number | string> | null {
   if (args['skip-torch']) return null;
   const candidates = [process.env.LIGHTPATH_TORCH_PYTHON, join(homedir(), '.cache/lightpath/torch-venv/bin/python'), 'python3'].filter((p): p is string => !!p);
   for (const py of candidates) {
     if (py.includes('/') && !existsSync(py)) continue;
     try {
-      const out = execFileSync(py, [join(import.meta.dirname, 'torch_ref.py'), '--threads', String(threads), '--batch', String(BATCH), '--steps', quick ? '10' : '50'], {
+      const out = execFileSync(py, [join(import.meta.dirname, 'torch_ref.py'), '--threads', String(threads), '--optimizer', optimizer, '--batch', String(BATCH), '--steps', quick ? '10' : '50'], {
         encoding: 'utf8',
         stdio: ['ignore', 'pipe', 'ignore'],
       });
@@ -152,6 +174,53 @@ function torchReference(threads: number): Record<string, number | string> | null
     }
   }
   return null;
+}
+
+/** One row of the comparison with PyTorch. */
+interface VsTorch {
+  model: string;
+  optimizer: string;
+  threads: number;
+  lightpath: number;
+  pytorch: number | null;
+  ratio: number | null;
+}
+
+/** lightpath (the selected backend, in this thread) vs PyTorch: both models, both optimizers, one thread and all cores. */
+async function vsTorchSection(): Promise<{ cpu: string; cores: number; backend: string; blas: unknown; torch: string | null; rows: VsTorch[] }> {
+  const cores = availableParallelism();
+  const selected = await selectBackend();
+  const native = nativeBlas();
+  const rows: VsTorch[] = [];
+  let torchVersion: string | null = null;
+  for (const threads of [...new Set([1, cores])]) {
+    setBlasThreads(threads);
+    for (const opt of ['adamw', 'sgd'] as const) {
+      const torch = torchReference(threads, opt);
+      torchVersion ??= (torch?.torch as string | undefined) ?? null;
+      for (const [name, spec] of [
+        ['mlp', MLP],
+        ['cnn', CNN],
+      ] as const) {
+        const batches = quick ? (name === 'cnn' ? 4 : 20) : name === 'cnn' ? 20 : 100;
+        await loopThroughput(spec, 2, 0, opt);
+        const runs: number[] = [];
+        for (let rep = 0; rep < (quick ? 1 : 3); rep++) runs.push((await loopThroughput(spec, batches, 10, opt)).samplesPerSecond);
+        const lightpath = median(runs);
+        const pytorch = torch ? (torch[name] as number) : null;
+        rows.push({ model: name, optimizer: opt, threads, lightpath, pytorch, ratio: pytorch ? lightpath / pytorch : null });
+      }
+    }
+  }
+  setBlasThreads(1);
+  return {
+    cpu: readCpuInfo()?.model ?? 'unknown',
+    cores,
+    backend: selected.name,
+    blas: native.active ? { config: native.blas.info().config, core: native.core } : { inactive: native.detail },
+    torch: torchVersion,
+    rows,
+  };
 }
 
 function toRaw(set: ImageSet, rows: ArrayLike<number>): RawSplit {
@@ -228,31 +297,32 @@ async function initSection() {
   return { epochs, cnnTrainSamples: cnnCount, results };
 }
 
+setBlasThreads(1);
 const t = await throughputSection();
-const provider = t.backend.native ? `; native BLAS provider ${t.backend.native.active ? `active: ${t.backend.native.detail}` : `inactive: ${t.backend.native.detail}`}` : '';
-console.log(`\nTraining throughput (batch ${BATCH}, samples/s; ${t.backend.name} selected${provider})`);
+const blasNow = nativeBlas();
+const provider = t.backend.native ? `; native BLAS provider ${blasNow.active ? `active: ${blasNow.blas.info().config}` : `inactive: ${t.backend.native.detail}`}` : '';
+console.log(`\nTraining throughput (batch ${BATCH}, samples/s, one BLAS thread; ${t.backend.name} selected${provider})`);
 console.table(
   t.rows.map((r) => ({ backend: r.backend, model: r.model, 'samples/s': Math.round(r.samplesPerSecond), 'peak RSS MiB': Math.round(r.peakRssMiB), 'peak tensors MiB': Math.round(r.peakTensorMiB) })),
 );
 console.log('OUI overhead (every 10th batch vs off)');
 console.table(t.overhead.map((o) => ({ backend: o.backend, model: o.model, 'with OUI': Math.round(o.withOui), 'without OUI': Math.round(o.withoutOui), 'overhead %': o.overheadPercent.toFixed(2) })));
-const torch = torchReference(1);
-if (torch) {
-  const fast = t.rows.filter((r) => r.backend !== 'cpu');
-  console.log(`PyTorch ${torch.torch} on CPU, ${torch.threads} thread (same batch and widths)`);
-  console.table(
-    fast.map((r) => ({
-      model: r.model,
-      backend: r.backend,
-      'lightpath samples/s': Math.round(r.samplesPerSecond),
-      'pytorch samples/s': Math.round(torch[r.model] as number),
-      ratio: (r.samplesPerSecond / (torch[r.model] as number)).toFixed(2),
-      goal: r.model === 'mlp' ? '≥ 0.6' : '≥ 0.4',
-    })),
-  );
-} else {
-  console.log('PyTorch reference skipped (no python3 with torch; pip install torch, or set LIGHTPATH_TORCH_PYTHON)');
-}
+const vs = await vsTorchSection();
+const core = vs.blas && typeof vs.blas === 'object' && 'core' in vs.blas ? (vs.blas as { core: { name: string; how: string } }).core : null;
+console.log(
+  `lightpath (${vs.backend}${core ? `, OpenBLAS core ${core.name} (${core.how})` : ''}) vs PyTorch ${vs.torch ?? '(not installed: pip install torch, or set LIGHTPATH_TORCH_PYTHON)'} on ${vs.cpu}, ${vs.cores} cores; samples/s, batch ${BATCH}`,
+);
+console.table(
+  vs.rows.map((r) => ({
+    model: r.model,
+    optimizer: r.optimizer,
+    threads: r.threads,
+    lightpath: Math.round(r.lightpath),
+    pytorch: r.pytorch == null ? '-' : Math.round(r.pytorch),
+    ratio: r.ratio == null ? '-' : r.ratio.toFixed(2),
+    goal: '≥ 1.0',
+  })),
+);
 const init = args['skip-init'] ? null : (console.log('\nInitialization comparison on Fashion-MNIST'), await initSection());
 if (init) {
   console.table(
@@ -260,5 +330,5 @@ if (init) {
   );
   console.log(`plot: ${join(outDir, 'init-comparison.svg')}`);
 }
-writeFileSync(join(outDir, 'bench.json'), JSON.stringify({ date: new Date().toISOString(), quick, throughput: t, torch, init }, null, 2));
+writeFileSync(join(outDir, 'bench.json'), JSON.stringify({ date: new Date().toISOString(), quick, cpu: vs.cpu, cores: vs.cores, blas: vs.blas, throughput: t, vsTorch: vs, init }, null, 2));
 console.log(`results: ${join(outDir, 'bench.json')}`);

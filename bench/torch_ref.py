@@ -2,8 +2,10 @@
 
 Trains the same models as bench/run.ts (MLP 784-512-512-10 and the small CNN:
 conv3x3(32)-ReLU-maxpool2 -> conv3x3(64)-ReLU-maxpool2 -> dense(128)-ReLU -> dense(10))
-with the same batch size on random data, and prints one JSON object with samples/s
-per model. Usage: python3 torch_ref.py --threads 1 --batch 128 --steps 50 [--device cuda]
+with the same batch size and optimizer on random data, and prints one JSON object
+with samples/s per model. Optimizers: adamw (lr 1e-3, decoupled weight decay 1e-4)
+and sgd (lr 1e-2, momentum 0.9, coupled weight decay 1e-4), as bench/run.ts sets them.
+Usage: python3 torch_ref.py --threads 1 --batch 128 --steps 50 [--optimizer sgd] [--device cuda]
 """
 import argparse
 import json
@@ -25,9 +27,15 @@ def cnn():
     )
 
 
-def throughput(model, shape, batch, steps, device):
+def optimizer(name, params):
+    if name == "sgd":
+        return torch.optim.SGD(params, lr=1e-2, momentum=0.9, weight_decay=1e-4)
+    return torch.optim.AdamW(params, lr=1e-3, weight_decay=1e-4)
+
+
+def throughput(model, shape, batch, steps, device, opt_name):
     model = model.to(device)
-    opt = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=1e-4)
+    opt = optimizer(opt_name, model.parameters())
     loss_fn = nn.CrossEntropyLoss()
     x = torch.rand(batch, *shape, device=device)
     y = torch.randint(0, 10, (batch,), device=device)
@@ -53,6 +61,7 @@ def main():
     p.add_argument("--batch", type=int, default=128)
     p.add_argument("--steps", type=int, default=50)
     p.add_argument("--device", default="cpu")
+    p.add_argument("--optimizer", default="adamw", choices=["adamw", "sgd"])
     a = p.parse_args()
     device = torch.device(a.device)
     torch.set_num_threads(a.threads)
@@ -62,8 +71,9 @@ def main():
         "threads": a.threads,
         "device": str(device),
         "batch": a.batch,
-        "mlp": throughput(mlp(), (784,), a.batch, a.steps, device),
-        "cnn": throughput(cnn(), (1, 28, 28), a.batch, max(5, a.steps // 5), device),
+        "optimizer": a.optimizer,
+        "mlp": throughput(mlp(), (784,), a.batch, a.steps, device, a.optimizer),
+        "cnn": throughput(cnn(), (1, 28, 28), a.batch, max(5, a.steps // 5), device, a.optimizer),
     }
     print(json.dumps(out))
 

@@ -116,7 +116,7 @@ export interface TemporalDevServer {
  * `ui` enables the Web UI. A server started again on the same `dbFile` and `port` continues where the old one stopped.
  */
 export async function startTemporal(opts: { dbFile?: string; ui?: boolean; port?: number } = {}): Promise<TemporalDevServer> {
-  const bin = ensureTemporal();
+  const bin = await ensureTemporal();
   const port = opts.port ?? (await freePort());
   const uiPort = await freePort();
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--ui-port', String(uiPort), '--log-level', 'warn'];
@@ -170,7 +170,7 @@ export interface MinioOptions {
 
 /** Starts MinIO (see `MinioOptions`) and creates `bucket` unless it exists. */
 export async function startMinio(bucket = 'lightpath', opts: MinioOptions = {}): Promise<MinioServer> {
-  const bin = ensureMinio();
+  const bin = await ensureMinio();
   const dataDir = opts.dataDir ?? (await mkdtemp(join(tmpdir(), 'lightpath-minio-')));
   const port = opts.port ?? (await freePort());
   const consolePort = await freePort();

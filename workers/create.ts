@@ -42,11 +42,23 @@ export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
 
 let runtimeInstalled = false;
 
-/** Installs the Temporal runtime's logger once per process, at `LIGHTPATH_LOG_LEVEL` (default WARN). */
+/** Messages that say nothing wrong: an activity-only worker (the gpu role) polls no workflow tasks by design. */
+const EXPECTED = /^No workflows registered, not polling for workflow tasks/;
+
+/**
+ * Installs the Temporal runtime's logger once per process, at `LIGHTPATH_LOG_LEVEL` (default WARN),
+ * printing as the SDK's default logger does, less the `EXPECTED` messages.
+ */
 export function installRuntime(level: LogLevel = (process.env.LIGHTPATH_LOG_LEVEL as LogLevel | undefined) ?? 'WARN'): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
-  Runtime.install({ logger: new DefaultLogger(level) });
+  const logger = new DefaultLogger(level, ({ level: l, timestampNanos, message, meta }) => {
+    if (EXPECTED.test(message)) return;
+    const at = new Date(Number(timestampNanos / 1_000_000n)).toISOString();
+    if (meta === undefined) console.error(`${at} [${l}] ${message}`);
+    else console.error(`${at} [${l}] ${message}`, meta);
+  });
+  Runtime.install({ logger });
 }
 
 /** Connects a worker-side (native) connection, installing the runtime logger first. */

@@ -32,6 +32,7 @@ function lines(p: BackendProbe, temporal: LoadProbe & { address: string }, store
     ),
     `${mark(p.wasm)}wasm            ${p.wasm.detail}`,
     `${mark(p.native)}native BLAS     ${p.native.detail}`,
+    ...(p.native.core ? [`      OpenBLAS core ${p.native.core.name}, chosen by ${p.native.core.how}: ${p.native.core.detail}`] : []),
     `gpu worker: ${p.gpuWorker}`,
     `temporal:   ${temporal.address} ${temporal.detail}`,
     `store:      ${store}`,

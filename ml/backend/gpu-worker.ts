@@ -9,7 +9,7 @@
  * evaluation activity use the same backend and adapter.
  */
 import { preferBackend, preferGpu, preferredBackend, preferredGpu, selectBackend, type BackendInfo } from './select.js';
-import { chooseAdapter, listGpuAdapters, type GpuAdapterInfo } from './webgpu.js';
+import { chooseAdapter, listGpuAdaptersQuietly, type GpuAdapterInfo } from './webgpu.js';
 
 /** What a gpu worker may fall back to, and the adapter it is pinned to; unset fields come from the environment. */
 export interface GpuWorkerOptions {
@@ -40,7 +40,7 @@ async function tryCuda(): Promise<string | null> {
 
 async function adaptersOrReason(): Promise<{ adapters: GpuAdapterInfo[]; reason?: string }> {
   try {
-    return { adapters: await listGpuAdapters() };
+    return { adapters: await listGpuAdaptersQuietly() };
   } catch (e) {
     return { adapters: [], reason: (e as Error).message.split('\n')[0]! };
   }

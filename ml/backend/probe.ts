@@ -6,7 +6,7 @@
  * enumerates adapters but sets no TF.js backend.
  */
 import * as tf from '@tensorflow/tfjs';
-import { nativeBlas } from './native/addon.js';
+import { nativeBlas, type BlasCore } from './native/addon.js';
 import { preferredGpu } from './select.js';
 import { chooseAdapter, listGpuAdapters, type GpuAdapterInfo } from './webgpu.js';
 
@@ -22,7 +22,8 @@ export interface BackendProbe {
   tensorflow: LoadProbe;
   webgpu: LoadProbe & { adapters: GpuAdapterInfo[] };
   wasm: LoadProbe & { simd: boolean; threads: boolean };
-  native: LoadProbe;
+  /** The native BLAS provider, with the OpenBLAS core in use and how it was chosen. */
+  native: LoadProbe & { core?: BlasCore };
   /** What `lightpath worker --role gpu` would train on, without fallback flags. */
   gpuWorker: string;
 }
@@ -74,7 +75,7 @@ export async function probeBackends(): Promise<BackendProbe> {
     tensorflow: await importProbe('@tensorflow/tfjs-node', 'loads (CPU)'),
     webgpu: await webgpuProbe(),
     wasm: await wasmProbe(),
-    native: (({ active, detail }) => ({ ok: active, detail }))(nativeBlas()),
+    native: (({ active, detail, core }) => ({ ok: active, detail, ...(core ? { core } : {}) }))(nativeBlas()),
   };
   return { ...found, gpuWorker: gpuWorkerChoice(found) };
 }

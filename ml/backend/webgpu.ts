@@ -9,6 +9,8 @@
  * `OffscreenCanvas is not defined` in Node.
  */
 import * as tf from '@tensorflow/tfjs';
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 
 /** What the adapter says about itself, as runs record it. */
 export interface GpuAdapterInfo {
@@ -133,6 +135,29 @@ export async function listGpuAdapters(): Promise<GpuAdapterInfo[]> {
     out.push(describe((await openAdapter(m, entry)).adapter, index, entry));
   }
   return out;
+}
+
+/** The prefix of the line webgpu-list.ts answers with. */
+export const ADAPTERS_MARK = 'lightpath-adapters:';
+
+/**
+ * `listGpuAdapters` in a child process (webgpu-list.ts), whose output is dropped
+ * but for its answer: Dawn and the Vulkan loader print warnings while they
+ * enumerate ("Couldn't load…", lavapipe's limits), which a worker that ends up
+ * training on the CPU should not show. Throws as `listGpuAdapters` does.
+ */
+export async function listGpuAdaptersQuietly(): Promise<GpuAdapterInfo[]> {
+  const fromSource = import.meta.url.endsWith('.ts');
+  const entry = fileURLToPath(new URL(`./webgpu-list.${fromSource ? 'ts' : 'js'}`, import.meta.url));
+  const args = [...(fromSource ? ['--import', import.meta.resolve('tsx')] : []), entry];
+  const stdout = await new Promise<string>((resolve, reject) => {
+    execFile(process.execPath, args, { encoding: 'utf8', timeout: 120_000, maxBuffer: 16 * 2 ** 20 }, (err, out) => (err && !out.includes(ADAPTERS_MARK) ? reject(err) : resolve(out)));
+  });
+  const line = stdout.split('\n').find((l) => l.startsWith(ADAPTERS_MARK));
+  if (!line) throw new Error('Dawn cannot load: the adapter listing gave no answer');
+  const answer = JSON.parse(line.slice(ADAPTERS_MARK.length)) as { adapters?: GpuAdapterInfo[]; error?: string };
+  if (answer.error !== undefined) throw new Error(answer.error);
+  return answer.adapters!;
 }
 
 /** The adapter `options` ask for: the pinned index, else the first hardware one, else (when allowed) a software one. */

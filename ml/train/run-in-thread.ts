@@ -12,6 +12,8 @@ import type { EpochMetrics, TrainCheckpoint } from './trainer.js';
 import type { ModelParts } from '../models/io.js';
 import { preferredBackend, preferredGpu, type BackendInfo } from '../backend/select.js';
 import { TrainingStopped } from './trainer.js';
+import { nativeBlas } from '../backend/native/addon.js';
+import { trainingStarted } from '../backend/native/threads.js';
 
 /** Host-side callbacks; `onEpoch` calls are awaited in order before the next message is handled. */
 export interface ThreadHooks {
@@ -46,10 +48,19 @@ function spawnThread(workerData: TrainJob): Worker {
   return new Worker(boot, { eval: true, workerData });
 }
 
-/** Trains `job` in a new thread; resolves with the final checkpoint and model. */
+/**
+ * Trains `job` in a new thread; resolves with the final checkpoint and model.
+ * Where the thread may train on wasm, the native BLAS addon is loaded here first,
+ * in the host's main thread, which is where its OpenBLAS core can be chosen
+ * (native/core.ts); while the thread runs it counts as one of the trainings that
+ * share the cores (native/threads.ts).
+ */
 export function trainInThread(job: Omit<TrainJob, 'stopFlag' | 'backend' | 'gpu'>, hooks: ThreadHooks = {}): Promise<{ checkpoint: TrainCheckpoint; model: ModelParts; backend: BackendInfo }> {
+  const forced = preferredBackend();
+  if (forced === undefined || forced === 'wasm') nativeBlas();
   const stopFlag = new SharedArrayBuffer(4);
-  const worker = spawnThread({ ...job, stopFlag, backend: preferredBackend(), gpu: preferredGpu() });
+  const worker = spawnThread({ ...job, stopFlag, backend: forced, gpu: preferredGpu() });
+  const done = trainingStarted();
   const onAbort = () => Atomics.store(new Int32Array(stopFlag), 0, 1);
   hooks.signal?.addEventListener('abort', onAbort, { once: true });
   let backend: BackendInfo | null = null;
@@ -92,6 +103,7 @@ export function trainInThread(job: Omit<TrainJob, 'stopFlag' | 'backend' | 'gpu'
     });
     worker.on('error', fail);
     worker.on('exit', (code) => {
+      done();
       hooks.signal?.removeEventListener('abort', onAbort);
       void chain.then(() => fail(new Error(`training thread exited with code ${code} before finishing`)));
     });

@@ -8,7 +8,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { backendLabel, selectBackend, type BackendInfo } from '../../ml/backend/select.js';
-import { chooseAdapter, listGpuAdapters, type GpuAdapterInfo } from '../../ml/backend/webgpu.js';
+import { chooseAdapter, listGpuAdapters, listGpuAdaptersQuietly, type GpuAdapterInfo } from '../../ml/backend/webgpu.js';
 import { forwardCapture } from '../../ml/models/forward.js';
 import { ouiBatch } from '../../ml/oui.js';
 import { relError, reportWorst, smallCnn, smallMlp, TOLERANCE, trainAndCompare, values, noteError, type Build } from '../helpers/backend-compare.js';
@@ -23,6 +23,12 @@ before(async () => {
 
 after(() => {
   delete (globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu;
+});
+
+test('the quiet listing (a child process, as a gpu worker lists) finds the same adapters', async () => {
+  const quiet = await listGpuAdaptersQuietly().catch((e: Error) => e);
+  if (adapters instanceof Error) assert.ok(quiet instanceof Error, 'the child lists adapters where this process cannot');
+  else assert.deepEqual(quiet, adapters);
 });
 
 test('selection records the adapter: vendor, architecture, device and driver', { skip }, () => {

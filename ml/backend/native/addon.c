@@ -8,11 +8,12 @@
  *   conv2d               convolutions and their gradients as im2col + sgemm (conv.c)
  *   gramAccumulate,      float64 sufficient statistics and SPD solve for GLAI (linalg.c)
  *   spdSolve
- *   setThreads(n)        OpenBLAS's thread count
+ *   setThreads(n)        threads of one matrix product (parallel.c); OpenBLAS
+ *                        itself always runs one thread per call
  *   info()               { config, corename, threads } of the OpenBLAS in use
  *
- * The module keeps no state of its own (OpenBLAS's thread count is process
- * wide), so it is safe to load in several worker threads; NAPI_MODULE_INIT makes
+ * The module's only state is the thread count, process wide like OpenBLAS's
+ * own, so it is safe to load in several worker threads; NAPI_MODULE_INIT makes
  * it context-aware.
  */
 #include <cblas.h>
@@ -26,7 +27,7 @@ static napi_value set_threads(napi_env env, napi_callback_info info) {
     napi_throw_range_error(env, NULL, "threads: at least 1");
     return NULL;
   }
-  openblas_set_num_threads((int)n);
+  lp_set_threads((int)n);
   return NULL;
 }
 
@@ -36,7 +37,7 @@ static napi_value get_info(napi_env env, napi_callback_info info) {
   if (napi_create_object(env, &out) != napi_ok ||
       napi_create_string_utf8(env, openblas_get_config(), NAPI_AUTO_LENGTH, &config) != napi_ok ||
       napi_create_string_utf8(env, openblas_get_corename(), NAPI_AUTO_LENGTH, &corename) != napi_ok ||
-      napi_create_int32(env, openblas_get_num_threads(), &threads) != napi_ok ||
+      napi_create_int32(env, lp_get_threads(), &threads) != napi_ok ||
       napi_set_named_property(env, out, "config", config) != napi_ok ||
       napi_set_named_property(env, out, "corename", corename) != napi_ok ||
       napi_set_named_property(env, out, "threads", threads) != napi_ok) {
@@ -46,6 +47,7 @@ static napi_value get_info(napi_env env, napi_callback_info info) {
 }
 
 NAPI_MODULE_INIT() {
+  openblas_set_num_threads(1);
   const napi_property_descriptor props[] = {
       {"sgemm", NULL, sgemm, NULL, NULL, NULL, napi_enumerable, NULL},
       {"epilogue", NULL, epilogue, NULL, NULL, NULL, napi_enumerable, NULL},

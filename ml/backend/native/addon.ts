@@ -9,7 +9,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { isMainThread } from 'node:worker_threads';
 import { cacheDir } from '../../cache-dir.js';
+import { prepareBlasCore, selfTest, type CoreHow } from './core.js';
+import { onThreadsChange, threadsOverride } from './threads.js';
 
 /** The addon's functions (addon.c, gemm.c, conv.c and linalg.c document them). */
 export interface NativeBlas {
@@ -22,13 +25,20 @@ export interface NativeBlas {
   info(): { config: string; corename: string; threads: number };
 }
 
+/** The OpenBLAS core type in use (`info().corename`), how it was chosen (core.ts) and why, in one line. */
+export interface BlasCore {
+  name: string;
+  how: CoreHow;
+  detail: string;
+}
+
 /** Whether the addon is in use here, and what it is or why not. */
-export type NativeStatus = { active: true; blas: NativeBlas; detail: string } | { active: false; detail: string };
+export type NativeStatus = { active: true; blas: NativeBlas; detail: string; core: BlasCore } | { active: false; detail: string; core?: BlasCore };
 
 const here = (name: string) => fileURLToPath(new URL(name, import.meta.url));
 
 /** The addon's C sources, compiled together. */
-export const ADDON_SOURCES = ['addon.c', 'gemm.c', 'conv.c', 'linalg.c'].map(here);
+export const ADDON_SOURCES = ['addon.c', 'gemm.c', 'conv.c', 'linalg.c', 'parallel.c'].map(here);
 const HEADERS = ['napi-args.h'].map(here);
 
 /**
@@ -43,21 +53,15 @@ export function addonPath(): string {
   return join(cacheDir(), 'native', `blas-${key}.node`);
 }
 
-/** OpenBLAS threads: `LIGHTPATH_BLAS_THREADS`, default 1 (the comparison with single-threaded PyTorch and one core per training). */
-function blasThreads(): number {
-  const raw = process.env.LIGHTPATH_BLAS_THREADS;
-  if (raw == null || raw === '') return 1;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`LIGHTPATH_BLAS_THREADS=${raw} is not a positive integer`);
-  return n;
-}
-
 let status: NativeStatus | null = null;
 
 /**
- * Loads the addon once per thread and sets OpenBLAS's thread count. Never
- * throws: a missing build, a failed load or `LIGHTPATH_NATIVE=0` give an
- * inactive status naming the reason in one line.
+ * Loads the addon once per thread. In the main thread it first chooses the
+ * OpenBLAS core (core.ts: before the library loads) and then keeps the product
+ * thread count at threads.ts's share of the cores; in every thread it checks
+ * the products against a JavaScript loop (`selfTest`) and stays off if they
+ * disagree. Never throws: a missing build, a failed load or self-test, or
+ * `LIGHTPATH_NATIVE=0` give an inactive status naming the reason in one line.
  */
 export function nativeBlas(): NativeStatus {
   status ??= (() => {
@@ -65,11 +69,23 @@ export function nativeBlas(): NativeStatus {
     const path = addonPath();
     if (!existsSync(path)) return { active: false, detail: `not built (${path} is missing; npm run provision builds it where OpenBLAS is installed)` };
     try {
-      const threads = blasThreads();
+      const override = threadsOverride();
+      const choice = prepareBlasCore(path);
       const blas = createRequire(import.meta.url)(path) as NativeBlas;
-      blas.setThreads(threads);
-      const info = blas.info();
-      return { active: true, blas, detail: `${info.config}, ${info.threads} thread${info.threads === 1 ? '' : 's'}` };
+      const loaded = blas.info();
+      const core: BlasCore = { name: loaded.corename, how: choice.how, detail: choice.detail };
+      if (choice.core && choice.core.toLowerCase() !== loaded.corename.toLowerCase()) core.detail += ` (asked for ${choice.core}: OpenBLAS was loaded before the choice)`;
+      const check = selfTest(blas);
+      if (!check.ok)
+        return {
+          active: false,
+          core,
+          detail: `self-test failed on OpenBLAS core ${loaded.corename} (error ${check.worst.toExponential(1)}); set OPENBLAS_CORETYPE to another core or LIGHTPATH_NATIVE=0`,
+        };
+      if (isMainThread) onThreadsChange((n) => blas.setThreads(n));
+      else if (override !== undefined) blas.setThreads(override);
+      const { config, threads } = blas.info();
+      return { active: true, blas, core, detail: `${config}, ${threads} thread${threads === 1 ? '' : 's'}` };
     } catch (e) {
       return { active: false, detail: `failed to load: ${(e as Error).message.split('\n')[0]}` };
     }

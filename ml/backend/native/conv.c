@@ -143,14 +143,14 @@ napi_value conv2d(napi_env env, napi_callback_info info) {
     switch (mode) {
       case FORWARD:
         im2col(&g, a, b0, n, cols);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, (int)g.f, (int)k, 1.0f, cols, (int)k, b, (int)g.f, 0.0f, out + at, (int)g.f);
+        lp_sgemm(CblasNoTrans, CblasNoTrans, rows, (int)g.f, (int)k, cols, (int)k, b, (int)g.f, 0.0f, out + at, (int)g.f);
         break;
       case FILTER_GRAD:
         im2col(&g, a, b0, n, cols);
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)k, (int)g.f, rows, 1.0f, cols, (int)k, b + at, (int)g.f, 1.0f, out, (int)g.f);
+        lp_sgemm(CblasTrans, CblasNoTrans, (int)k, (int)g.f, rows, cols, (int)k, b + at, (int)g.f, 1.0f, out, (int)g.f);
         break;
       default:
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, (int)k, (int)g.f, 1.0f, a + at, (int)g.f, b, (int)g.f, 0.0f, cols, (int)k);
+        lp_sgemm(CblasNoTrans, CblasTrans, rows, (int)k, (int)g.f, a + at, (int)g.f, b, (int)g.f, 0.0f, cols, (int)k);
         col2im_add(&g, cols, b0, n, out);
     }
   }

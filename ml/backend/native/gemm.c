@@ -62,8 +62,8 @@ napi_value sgemm(napi_env env, napi_callback_info info) {
   const int lda = ta ? (int)m : (int)k;
   const int ldb = tb ? (int)k : (int)n;
   for (size_t i = 0; i < batch; i++) {
-    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (int)m, (int)n, (int)k, 1.0f,
-                a + (size_t)ai[i] * as, lda, b + (size_t)bi[i] * bs, ldb, 0.0f, c + i * cs, (int)n);
+    lp_sgemm(ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (int)m, (int)n, (int)k, a + (size_t)ai[i] * as, lda, b + (size_t)bi[i] * bs, ldb, 0.0f,
+             c + i * cs, (int)n);
   }
   return NULL;
 }

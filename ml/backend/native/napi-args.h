@@ -60,6 +60,12 @@ static inline bool arguments(napi_env env, napi_callback_info info, size_t want,
   return true;
 }
 
+/* parallel.c: sgemm with alpha 1 on lp_set_threads(n) threads, bits independent of n. */
+#include <cblas.h>
+void lp_sgemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int m, int n, int k, const float *a, int lda, const float *b, int ldb, float beta, float *c, int ldc);
+void lp_set_threads(int n);
+int lp_get_threads(void);
+
 napi_value sgemm(napi_env env, napi_callback_info info);
 napi_value epilogue(napi_env env, napi_callback_info info);
 napi_value conv2d(napi_env env, napi_callback_info info);
