@@ -6,7 +6,7 @@ import type { ArtifactStore } from '../storage/artifact-store.js';
 import type { ModelParts } from '../ml/models/io.js';
 import type { RawSplit } from '../ml/train/thread-protocol.js';
 import type { Dataset } from '../ml/data/dataset.js';
-import { datasetOf } from './sources.js';
+import { readSplitDataset } from './splits.js';
 import type { TrainCheckpoint } from '../ml/train/trainer.js';
 import type { ModelRefs, Ref } from '../contracts/types.js';
 
@@ -24,9 +24,9 @@ export async function readSplit(ref: Ref): Promise<RawSplit> {
     : { images: new Uint8Array(0), values: d.x, labels: d.labels, count: d.count, dim, classes: d.classNames.length };
 }
 
-/** Reads a split bundle (any version) as a Dataset: samples, labels, class names and the preprocessing recorded with it. */
+/** Reads a split bundle (any version; a sharded split's shards concatenated) as a Dataset: samples, labels, class names and the preprocessing recorded with it. */
 export async function readDataset(ref: Ref): Promise<Dataset> {
-  return datasetOf(await storeForUri(ref.uri).get(ref), ref.uri, 'split');
+  return readSplitDataset(ref);
 }
 
 /** Stores model parts as model.json + weights.bin. */

@@ -12,6 +12,7 @@ import { extractStructure, fitEstimator, mergeEstimators, evaluateEstimator } fr
 import { trainingSlots } from './capacity.js';
 import { lookupStage } from './stages.js';
 import { scanSchedule, importWatched, commitScheduleRun } from './schedule.js';
+import { forgetStatistics, purgeContributions } from './forget.js';
 
 import { finalBadInput } from './failures.js';
 
@@ -31,6 +32,8 @@ export const cpuActivities = {
   scanSchedule,
   importWatched,
   commitScheduleRun,
+  forgetStatistics,
+  purgeContributions,
 } satisfies CpuActivities;
 
 /** Training and inference, on `lightpath-gpu` workers. */

@@ -10,6 +10,7 @@ import { openStore } from '../storage/open.js';
 import type { EvaluateInput, EvaluateResult, InitializeInput, InitializeResult, Ref } from '../contracts/types.js';
 import { readModel, readSplit, writeModel } from './artifacts.js';
 import { rawSplitToData } from '../ml/train/thread-protocol.js';
+import { splitData } from './splits.js';
 
 const LSUV_BATCH = 512;
 
@@ -43,10 +44,10 @@ export async function initializeModel(input: InitializeInput): Promise<Initializ
 /** Test accuracy of a stored model on a stored split. */
 export async function evaluateModel(input: EvaluateInput): Promise<EvaluateResult> {
   const backend = await selectBackend();
-  const [parts, split] = await Promise.all([readModel(input.model), readSplit(input.test)]);
+  const [parts, split] = await Promise.all([readModel(input.model), splitData(input.test)]);
   const model = await modelFromParts(parts);
   try {
-    const acc = await accuracy(model, rawSplitToData(split));
+    const acc = await accuracy(model, split);
     return { testAccuracy: acc, count: split.count, backend: backendLabel(backend) };
   } finally {
     model.dispose();

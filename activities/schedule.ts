@@ -12,7 +12,8 @@ import { openStore } from '../storage/open.js';
 import { listWatch, readWatched } from '../storage/watch.js';
 import { RUN_LOG_LIMIT, scheduleStateKey, type ConsumedObject, type ImportedData, type ScheduleRun, type ScheduleScan, type ScheduleState, type WatchedObject } from '../contracts/schedule-state.js';
 import type { Ref } from '../contracts/types.js';
-import { readDataset } from './artifacts.js';
+import type { Contribution } from '../contracts/forget.js';
+import { splitSchema } from './splits.js';
 import { confineSource, conformTo, datasetOf, putSplit } from './sources.js';
 import { readDataSource } from '../ml/data/read-source.js';
 import { parseCifarBatch } from '../ml/data/cifar.js';
@@ -122,7 +123,7 @@ function cifarBatch(data: Uint8Array, uri: string, test: Dataset): Dataset {
  * it (not consumed); a malformed one fails the run.
  */
 export async function importWatched(input: { store: string; scheduleId: string; run: string; test: Ref; objects: WatchedObject[] }): Promise<ImportedData> {
-  const test = await readDataset(input.test);
+  const test = await splitSchema(input.test);
   const seen = new Map((await readState(input.store, input.scheduleId))?.consumed.map((c) => [c.sha256, c.name]));
   const sets: Dataset[] = [];
   const consumed: ConsumedObject[] = [];
@@ -177,7 +178,8 @@ function checked(set: Dataset, uri: string, test: Dataset): Dataset {
 
 /**
  * Records a run: appends it to the log, adds its consumed objects, makes the
- * candidate current when promoted, and writes generation + 1. Refuses when the
+ * candidate current (and, for sliding windows, its contributions the window) when
+ * promoted, and writes generation + 1. Refuses when the
  * state is no longer at `generation`; a retry of a write that already landed
  * finds its own run and succeeds.
  */
@@ -188,6 +190,8 @@ export async function commitScheduleRun(input: {
   generation: number;
   run: ScheduleRun;
   consumed: ConsumedObject[];
+  /** Sliding windows: the candidate's contributions, the window once it is promoted. */
+  window?: Contribution[] | null;
 }): Promise<{ generation: number; uri: string }> {
   const store = openStore(input.store);
   const key = scheduleStateKey(input.scheduleId);
@@ -206,5 +210,7 @@ export async function commitScheduleRun(input: {
     consumed: [...(state?.consumed ?? []), ...input.consumed],
     runs: [...(state?.runs ?? []), run].slice(-RUN_LOG_LIMIT),
   };
+  const window = run.outcome === 'promoted' && input.window ? input.window : state?.window;
+  if (window) next.window = window;
   return { generation: next.generation, uri: await store.putNamed(key, new TextEncoder().encode(`${JSON.stringify(next, null, 1)}\n`)) };
 }

@@ -11,7 +11,10 @@ import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { FASHION_MNIST_FILES, loadFashionMnist, findFashionMnist, type ImageSet } from '../ml/data/fashion-mnist.js';
 import { syntheticImages } from '../ml/data/synthetic.js';
-import { readDataSource, type ReadOptions } from '../ml/data/read-source.js';
+import { imageFolderPlan, readDataSource, tableStream, type ReadOptions } from '../ml/data/read-source.js';
+import type { StreamedTable } from '../ml/data/table-stream.js';
+import type { ImageFolderPlan } from '../ml/data/image-folder.js';
+import type { DataFiles } from '../ml/data/files.js';
 import { checkSameSchema, isImages, relabel, sampleSize, subsetOf, type Dataset, type Preprocessing, type SourceData } from '../ml/data/dataset.js';
 import { extensionOf } from '../ml/data/files.js';
 import { Rng } from '../ml/rng.js';
@@ -115,6 +118,28 @@ export async function loadSource(source: string, field = 'data.source', opts: Re
   // A single file no reader claims is taken for a bundle (its decoder names what is wrong with it).
   if (files.single && !['.csv', '.parquet', '.pq', '.npz'].includes(extensionOf(source))) return { train: datasetOf(await files.read(''), files.describe(''), field), test: null, format: 'bundle' };
   return readDataSource(files, opts);
+}
+
+/** The files of a source read by ml/data/read-source.ts (not a built-in set nor an IDX folder), else null. */
+async function readerFiles(source: string, field: string): Promise<DataFiles | null> {
+  if (source === 'synthetic' || source === 'fashion-mnist') return null;
+  const local = !source.startsWith('s3://') && !source.startsWith('file://');
+  if (local && existsSync(source) && statSync(source).isDirectory() && isIdxFolder(source)) return null;
+  return openDataFiles(source, field);
+}
+
+/** A source that is an image folder (local or `s3://`), with its reading plan; null for every other kind of source. */
+export async function imageFolderSource(source: string, field: string, opts: ReadOptions = {}): Promise<{ files: DataFiles; plan: ImageFolderPlan } | null> {
+  const files = await readerFiles(source, field);
+  if (!files || files.single) return null;
+  const plan = await imageFolderPlan(files, opts);
+  return plan && { files, plan };
+}
+
+/** A source that is a CSV or Parquet table (local or `s3://`), as a table to stream; null for every other kind of source. */
+export async function tableSource(source: string, field: string, opts: ReadOptions = {}): Promise<StreamedTable | null> {
+  const files = await readerFiles(source, field);
+  return files && tableStream(files, opts);
 }
 
 /**

@@ -76,7 +76,7 @@ export async function lookupStage(input: { store: string; stage: string; inputs:
   let best: TrainHeartbeat & { stageKey?: string } = { epoch: 0, checkpoint: null, metrics: null };
   for await (const o of store.list(`runs/${input.previousRunId}/train/`)) {
     if (!o.uri.endsWith('/latest-checkpoint.json')) continue;
-    const bytes = await store.getNamed(o.uri.slice(store.root.length));
+    const bytes = await store.getNamed(store.keyOf(o.uri));
     const p = bytes ? (JSON.parse(new TextDecoder().decode(bytes)) as TrainHeartbeat & { stageKey?: string }) : null;
     if (p?.stageKey === key && p.epoch > best.epoch) best = p;
   }

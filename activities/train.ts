@@ -12,7 +12,8 @@ import { openStore } from '../storage/open.js';
 import type { ArtifactStore } from '../storage/artifact-store.js';
 import { trainingProgressSignal } from '../contracts/signals.js';
 import type { TrainHeartbeat, TrainInput, TrainResult, TrainingProgress } from '../contracts/types.js';
-import { readCheckpoint, readModel, readSplit, writeCheckpoint, writeModel } from './artifacts.js';
+import { readCheckpoint, readModel, writeCheckpoint, writeModel } from './artifacts.js';
+import { hostSplit } from './splits.js';
 
 const PROGRESS_SIGNAL_INTERVAL_MS = 15_000;
 
@@ -77,7 +78,7 @@ async function train(input: TrainInput, store: ArtifactStore, latestKey: string,
   const previous = await lastCheckpoint(info.heartbeatDetails as TrainHeartbeat | undefined, store, latestKey);
   const startRef = previous?.checkpoint ?? input.from ?? null;
   const resumeFrom: TrainCheckpoint | null = startRef ? await readCheckpoint(startRef) : null;
-  const [model, train, val] = await Promise.all([readModel(input.initial), readSplit(input.data.train), input.data.val ? readSplit(input.data.val) : Promise.resolve(null)]);
+  const [model, train, val] = await Promise.all([readModel(input.initial), hostSplit(input.data.train), input.data.val ? hostSplit(input.data.val) : Promise.resolve(null)]);
   if (previous && previous.epoch > getLast().epoch) setLast(previous);
   ctx.heartbeat(getLast());
 

@@ -15,6 +15,9 @@
  *    lightpath's (and the native provider's, for the kernels it replaces),
  *    mostly on the shapes those two models produce (the wasm backend computes
  *    synchronously, so the call alone is timed).
+ * 3. Optimizer updates: milliseconds per update of the MLP's variables by
+ *    lightpath's AdamW and SGD-momentum (ml/train/optimizer.ts), as the op chain
+ *    and as the native provider's fused kernel.
  *
  * Every throughput measurement runs in a fresh child process.
  *
@@ -35,6 +38,8 @@ import { registerWasmTrainingKernels, restoreStockWasmKernels, WASM_TRAINING_KER
 import { stockConfig } from '../ml/backend/wasm-kernels/common.js';
 import { NATIVE_KERNELS, registerNativeKernels, unregisterNativeKernels } from '../ml/backend/native-kernels.js';
 import { nativeBlas } from '../ml/backend/native/addon.js';
+import { ADAMW_UPDATE, RELU_GRAD, SGD_UPDATE } from '../ml/backend/fused-ops.js';
+import { Optimizer, type OptimizerSpec } from '../ml/train/optimizer.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -190,6 +195,10 @@ const KERNEL_CASES: KernelCase[] = [
     attrs: { axis: [0, 1, 2], keepDims: false },
   },
   { name: 'clone [128,28,28,32] (custom-gradient saves)', kernel: 'Identity', inputs: () => ({ x: r([128, 28, 28, 32], 1) }), attrs: {} },
+  { name: 'CNN pool1 [128,28,28,32]', kernel: 'MaxPool', inputs: () => ({ x: r([128, 28, 28, 32], 1) }), attrs: { filterSize: 2, strides: 2, pad: 'valid' } },
+  { name: 'CNN conv1 bias [128,28,28,32] + [32]', kernel: 'Add', inputs: () => ({ a: r([128, 28, 28, 32], 1), b: r([32], 2) }), attrs: {} },
+  { name: 'CNN conv1 relu [128,28,28,32]', kernel: 'Relu', inputs: () => ({ x: r([128, 28, 28, 32], 1) }), attrs: {} },
+  { name: 'CNN conv1 relu grad [128,28,28,32] (fused)', kernel: RELU_GRAD, inputs: () => ({ dy: r([128, 28, 28, 32], 1), x: r([128, 28, 28, 32], 2) }), attrs: {} },
   {
     name: 'gather grad 4096 rows → [10000,64]',
     kernel: 'UnsortedSegmentSum',
@@ -246,6 +255,50 @@ async function profileStep(kind: ModelName): Promise<void> {
   tf.dispose([x, y]);
   opt.dispose();
   model.dispose();
+}
+
+/** The MLP's variable shapes. */
+const MLP_SHAPES = [[784, 512], [512], [512, 512], [512], [512, 10], [10]];
+
+/** Milliseconds per `Optimizer.apply` of `spec` over the MLP's variables (median of up to 20), with whatever update kernels are registered. */
+async function timeUpdate(spec: OptimizerSpec): Promise<number> {
+  const vars = MLP_SHAPES.map((s, k) => tf.variable(r(s, k + 1)));
+  const grads = MLP_SHAPES.map((s, k) => r(s, k + 10));
+  const opt = new Optimizer(spec);
+  const times: number[] = [];
+  for (let i = 0; i < 21; i++) {
+    const t0 = performance.now();
+    opt.apply(vars, grads, 1e-3);
+    await vars[0]!.data();
+    if (i > 0) times.push(performance.now() - t0);
+  }
+  opt.dispose();
+  tf.dispose([...vars, ...grads]);
+  times.sort((a, b) => a - b);
+  return times[Math.floor(times.length / 2)]!;
+}
+
+interface UpdateTiming {
+  optimizer: string;
+  chainMs: number;
+  fusedMs: number | null;
+}
+
+/** Section 3: each optimizer as the op chain (update kernels unregistered) and fused (where the native provider is active). */
+async function timeUpdates(): Promise<UpdateTiming[]> {
+  const specs: OptimizerSpec[] = [
+    { name: 'adamw', weightDecay: 1e-4, weightDecayMode: 'decoupled' },
+    { name: 'sgd', weightDecay: 1e-4, weightDecayMode: 'coupled', momentum: 0.9 },
+  ];
+  const out: UpdateTiming[] = [];
+  for (const spec of specs) {
+    unregisterNativeKernels();
+    const chainMs = await timeUpdate(spec);
+    const fusedMs = registerNativeKernels().active ? await timeUpdate(spec) : null;
+    unregisterNativeKernels();
+    out.push({ optimizer: `${spec.name} (${spec.weightDecayMode} decay)`, chainMs, fusedMs });
+  }
+  return out;
 }
 
 function fmt(v: number | null, digits = 0): string {
@@ -341,6 +394,12 @@ async function main(): Promise<void> {
     console.log(`| ${k.name} | ${k.kernel} | ${k.stockMs == null ? 'not registered' : fmt(k.stockMs, 2)} | ${fmt(k.lightpathMs, 2)} | ${speedup} | ${native} |`);
   }
 
+  const updates = await timeUpdates();
+  console.log(`\nOptimizer update of the MLP's ${MLP_SHAPES.reduce((n, s) => n + s.reduce((a, b) => a * b, 1), 0)} parameters (ms, median):\n`);
+  console.log(`| optimizer | op chain | fused (${ADAMW_UPDATE} / ${SGD_UPDATE}) |`);
+  console.log('| --- | ---: | ---: |');
+  for (const u of updates) console.log(`| ${u.optimizer} | ${fmt(u.chainMs, 2)} | ${fmt(u.fusedMs, 2)} |`);
+
   if (args.profile) {
     await profileStep('mlp');
     await profileStep('cnn');
@@ -358,7 +417,7 @@ async function main(): Promise<void> {
     batch: BATCH,
     date: new Date().toISOString(),
   };
-  writeFileSync(out, JSON.stringify({ env, throughput: results, kernels }, null, 2) + '\n');
+  writeFileSync(out, JSON.stringify({ env, throughput: results, kernels, updates }, null, 2) + '\n');
   console.log(`\nwrote ${out}`);
 }
 

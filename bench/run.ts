@@ -10,20 +10,21 @@
  * 1b. lightpath vs PyTorch (bench/torch_ref.py, when python3 has torch, or
  *    `LIGHTPATH_TORCH_PYTHON`, or ~/.cache/lightpath/torch-venv): the same models,
  *    batch and optimizer (AdamW and SGD with momentum), on one thread and on all
- *    cores, with the CPU model and the OpenBLAS core in use.
+ *    cores, with the CPU model, the OpenBLAS core in use and the load average.
  * 2. OUI overhead: the same epochs with OUI measured every 10th batch vs off.
  * 3. Initialization comparison on Fashion-MNIST: sinusoidal (paper-exact and
  *    full-rank) vs Glorot vs He on the MLP and the CNN, max validation accuracy and
  *    AUC (METHODS.md §1), two trainings at a time in worker threads.
  *
  * Options: --quick (short runs), --epochs N (init comparison, default 20),
- * --cnn-train N (CNN comparison training subset, default all), --skip-init, --skip-torch.
+ * --cnn-train N (CNN comparison training subset, default all), --skip-init, --skip-torch,
+ * --skip-backends (sections 1 and 2: only the comparison with PyTorch and the init comparison).
  */
 import * as tf from '@tensorflow/tfjs';
 import { parseArgs } from 'node:util';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { availableParallelism, homedir } from 'node:os';
+import { availableParallelism, homedir, loadavg } from 'node:os';
 import { join } from 'node:path';
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
@@ -50,6 +51,7 @@ const { values: args } = parseArgs({
     'cnn-train': { type: 'string' },
     'skip-init': { type: 'boolean', default: false },
     'skip-torch': { type: 'boolean', default: false },
+    'skip-backends': { type: 'boolean', default: false },
   },
 });
 const quick = args.quick!;
@@ -187,8 +189,9 @@ interface VsTorch {
 }
 
 /** lightpath (the selected backend, in this thread) vs PyTorch: both models, both optimizers, one thread and all cores. */
-async function vsTorchSection(): Promise<{ cpu: string; cores: number; backend: string; blas: unknown; torch: string | null; rows: VsTorch[] }> {
+async function vsTorchSection(): Promise<{ cpu: string; cores: number; backend: string; blas: unknown; torch: string | null; rows: VsTorch[]; loadAverage: { before: number; after: number } }> {
   const cores = availableParallelism();
+  const loadBefore = loadavg()[0]!;
   const selected = await selectBackend();
   const native = nativeBlas();
   const rows: VsTorch[] = [];
@@ -220,6 +223,7 @@ async function vsTorchSection(): Promise<{ cpu: string; cores: number; backend: 
     blas: native.active ? { config: native.blas.info().config, core: native.core } : { inactive: native.detail },
     torch: torchVersion,
     rows,
+    loadAverage: { before: loadBefore, after: loadavg()[0]! },
   };
 }
 
@@ -298,19 +302,23 @@ async function initSection() {
 }
 
 setBlasThreads(1);
-const t = await throughputSection();
-const blasNow = nativeBlas();
-const provider = t.backend.native ? `; native BLAS provider ${blasNow.active ? `active: ${blasNow.blas.info().config}` : `inactive: ${t.backend.native.detail}`}` : '';
-console.log(`\nTraining throughput (batch ${BATCH}, samples/s, one BLAS thread; ${t.backend.name} selected${provider})`);
-console.table(
-  t.rows.map((r) => ({ backend: r.backend, model: r.model, 'samples/s': Math.round(r.samplesPerSecond), 'peak RSS MiB': Math.round(r.peakRssMiB), 'peak tensors MiB': Math.round(r.peakTensorMiB) })),
-);
-console.log('OUI overhead (every 10th batch vs off)');
-console.table(t.overhead.map((o) => ({ backend: o.backend, model: o.model, 'with OUI': Math.round(o.withOui), 'without OUI': Math.round(o.withoutOui), 'overhead %': o.overheadPercent.toFixed(2) })));
+const t = args['skip-backends'] ? null : await throughputSection();
+if (t) {
+  const blasNow = nativeBlas();
+  const provider = t.backend.native ? `; native BLAS provider ${blasNow.active ? `active: ${blasNow.blas.info().config}` : `inactive: ${t.backend.native.detail}`}` : '';
+  console.log(`\nTraining throughput (batch ${BATCH}, samples/s, one BLAS thread; ${t.backend.name} selected${provider})`);
+  console.table(
+    t.rows.map((r) => ({ backend: r.backend, model: r.model, 'samples/s': Math.round(r.samplesPerSecond), 'peak RSS MiB': Math.round(r.peakRssMiB), 'peak tensors MiB': Math.round(r.peakTensorMiB) })),
+  );
+  console.log('OUI overhead (every 10th batch vs off)');
+  console.table(
+    t.overhead.map((o) => ({ backend: o.backend, model: o.model, 'with OUI': Math.round(o.withOui), 'without OUI': Math.round(o.withoutOui), 'overhead %': o.overheadPercent.toFixed(2) })),
+  );
+}
 const vs = await vsTorchSection();
 const core = vs.blas && typeof vs.blas === 'object' && 'core' in vs.blas ? (vs.blas as { core: { name: string; how: string } }).core : null;
 console.log(
-  `lightpath (${vs.backend}${core ? `, OpenBLAS core ${core.name} (${core.how})` : ''}) vs PyTorch ${vs.torch ?? '(not installed: pip install torch, or set LIGHTPATH_TORCH_PYTHON)'} on ${vs.cpu}, ${vs.cores} cores; samples/s, batch ${BATCH}`,
+  `lightpath (${vs.backend}${core ? `, OpenBLAS core ${core.name} (${core.how})` : ''}) vs PyTorch ${vs.torch ?? '(not installed: pip install torch, or set LIGHTPATH_TORCH_PYTHON)'} on ${vs.cpu}, ${vs.cores} cores; samples/s, batch ${BATCH}; 1-minute load average ${vs.loadAverage.before.toFixed(2)} before, ${vs.loadAverage.after.toFixed(2)} after`,
 );
 console.table(
   vs.rows.map((r) => ({

@@ -68,35 +68,22 @@ function launch(bin: string, args: string[], env: NodeJS.ProcessEnv = process.en
   return { proc, output: () => buf };
 }
 
-/** SIGKILLs a service's process group (a crash, as fault tests make one) and waits for it to exit. */
-async function killProcess(proc: ChildProcess): Promise<void> {
+/** Signals a service's process group and waits for it to exit; SIGTERM escalates to SIGKILL after `graceMs` (SIGKILL: a crash, as fault tests make one). */
+async function endProcess(proc: ChildProcess, signal: 'SIGTERM' | 'SIGKILL', graceMs = 5000): Promise<void> {
   if (proc.exitCode !== null || proc.signalCode !== null) return;
   const exited = new Promise<void>((r) => proc.once('exit', () => r()));
-  try {
-    process.kill(-proc.pid!, 'SIGKILL');
-  } catch {
-    return;
-  }
-  await exited;
-}
-
-async function stopProcess(proc: ChildProcess): Promise<void> {
-  if (proc.exitCode !== null || proc.signalCode !== null) return;
-  const exited = new Promise<void>((r) => proc.once('exit', () => r()));
-  try {
-    process.kill(-proc.pid!, 'SIGTERM');
-  } catch {
-    return;
-  }
-  const timer = setTimeout(() => {
+  const send = (sig: NodeJS.Signals) => {
     try {
-      process.kill(-proc.pid!, 'SIGKILL');
+      process.kill(-proc.pid!, sig);
+      return true;
     } catch {
-      /* already gone */
+      return false;
     }
-  }, 5000);
+  };
+  if (!send(signal)) return;
+  const timer = signal === 'SIGKILL' ? null : setTimeout(() => send('SIGKILL'), graceMs);
   await exited;
-  clearTimeout(timer);
+  if (timer) clearTimeout(timer);
 }
 
 /** A running Temporal dev server. */
@@ -139,7 +126,7 @@ export async function startTemporal(opts: { dbFile?: string; ui?: boolean; port?
     60_000,
     output,
   );
-  return { address, port, uiUrl: opts.ui ? `http://127.0.0.1:${uiPort}` : null, namespace: 'default', stop: () => stopProcess(proc), kill: () => killProcess(proc) };
+  return { address, port, uiUrl: opts.ui ? `http://127.0.0.1:${uiPort}` : null, namespace: 'default', stop: () => endProcess(proc, 'SIGTERM'), kill: () => endProcess(proc, 'SIGKILL') };
 }
 
 /** A running MinIO server with generated credentials and one bucket. */
@@ -206,9 +193,9 @@ export async function startMinio(bucket = 'lightpath', opts: MinioOptions = {}):
     dataDir,
     port,
     stop: async () => {
-      await stopProcess(proc);
+      await endProcess(proc, 'SIGTERM');
       if (!opts.dataDir) await rm(dataDir, { recursive: true, force: true });
     },
-    kill: () => killProcess(proc),
+    kill: () => endProcess(proc, 'SIGKILL'),
   };
 }

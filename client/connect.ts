@@ -17,6 +17,8 @@ import { progressQuery } from '../contracts/signals.js';
 import type { trainPipeline } from '../workflows/train-pipeline.js';
 import { cancelRun, getRun, listRuns, resumeRun, watchRun, type RunFilter } from './runs.js';
 import type { incrementalRetrain, mergeModels, MergeModelsInput, FeatureOptions } from '../workflows/glai.js';
+import type { forgetContributions } from '../workflows/forget.js';
+import { forgetSelector, type ForgetOptions } from './forget.js';
 import { configuredStoreUri } from '../storage/open.js';
 import { checkRunId } from './run-record.js';
 import { checkedStore } from './store.js';
@@ -53,6 +55,11 @@ export interface LightpathClient {
         features?: FeatureOptions;
       },
   ): Promise<{ workflowId: string; handle: WorkflowHandle<typeof mergeModels> }>;
+  /**
+   * Starts forgetting contributions of `from`'s estimator — by id, a federated site's, or those that arrived
+   * before a time — exactly, without reading data; the result proves it and links the estimator it replaces.
+   */
+  startForget(opts: ForgetOptions): Promise<{ workflowId: string; handle: WorkflowHandle<typeof forgetContributions> }>;
   /** A run's status, live progress, result or failure (any lightpath workflow). */
   getRun(runId: string): Promise<RunInfo>;
   /** A pipeline's progress as it changes, until it closes (then its description). */
@@ -117,6 +124,19 @@ export async function connect(opts: ConnectOptions = {}): Promise<LightpathClien
         taskQueue: CPU_TASK_QUEUE,
         workflowId,
         args: [{ ...rest, store: store ?? configuredStoreUri(), structure: base.structure, estimators: from.map((f) => f.estimator), test: base.test }],
+      });
+      return { workflowId, handle };
+    },
+    async startForget(o) {
+      const select = forgetSelector(o);
+      const store = checkedStore(o.store, 'store');
+      const from = await lp.glaiOutcome(o.from);
+      const workflowId = `lightpath-forget-${nanoid(10)}`;
+      const handle = await client.workflow.start<typeof forgetContributions>('forgetContributions', {
+        taskQueue: CPU_TASK_QUEUE,
+        workflowId,
+        args: [{ store, structure: from.structure, estimator: from.estimator, select, purge: o.purge ?? false, test: from.test }],
+        memo: { forgets: o.from },
       });
       return { workflowId, handle };
     },

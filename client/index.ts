@@ -24,6 +24,7 @@ export {
 } from './schedules.js';
 export { findRun, readRun, readRunAt, runMetrics, runConfig, type RunRecord, type RunMetrics, type SearchMetrics, type GlaiMetrics } from './run-record.js';
 export { temporalSettings } from './temporal-config.js';
+export { estimatorContributions, type ForgetOptions } from './forget.js';
 export {
   ConfigError,
   type PipelineConfig,
@@ -35,4 +36,6 @@ export {
   type RunKind,
   type PipelineStage,
   type GlaiOutcome,
+  type Contribution,
+  type ForgetResult,
 } from '../contracts/index.js';

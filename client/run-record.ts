@@ -77,8 +77,7 @@ export async function findRun(runId: string, store: string = configuredStoreUri(
 /** Reads the manifest at `uri` (as a completed pipeline's result names it), or null when absent. */
 export async function readRunAt(uri: string): Promise<RunRecord | null> {
   const s = storeForUri(uri);
-  const key = uri.slice(s.root.length);
-  const bytes = await s.getNamed(uri.startsWith('file:') ? decodeURIComponent(key) : key);
+  const bytes = await s.getNamed(s.keyOf(uri));
   return bytes ? { manifest: JSON.parse(new TextDecoder().decode(bytes)) as RunManifest, manifestUri: uri } : null;
 }
 

@@ -20,6 +20,7 @@ function summary(e: Omit<WorkflowExecutionInfo, 'raw'>): RunSummary {
     startTime: e.startTime.toISOString(),
     closeTime: e.closeTime?.toISOString() ?? null,
     resumedFrom: (e.memo?.resumedFrom as string | undefined) ?? null,
+    forgets: (e.memo?.forgets as string | undefined) ?? null,
   };
 }
 

@@ -13,6 +13,7 @@ import { CPU_TASK_QUEUE } from '../contracts/queues.js';
 import { SCHEDULE_ID, scheduleStateKey, type CurrentEstimator, type ScheduleRun, type ScheduleState } from '../contracts/schedule-state.js';
 import type { ScheduledRetrainInput, scheduledRetrain } from '../workflows/scheduled-retrain.js';
 import type { GlaiOutcome } from '../contracts/types.js';
+import type { Contribution, ScheduleWindow } from '../contracts/forget.js';
 import { openStore } from '../storage/open.js';
 import { checkWatch, watchLocation } from '../storage/watch.js';
 import { checkedStore } from './store.js';
@@ -48,6 +49,10 @@ export interface CreateScheduleOptions {
   paused?: boolean;
   /** Artifact store for the schedule's state and estimators (default: the configured one). */
   store?: string;
+  /** Sliding window by age, e.g. `30d`: each update also subtracts the contributions that arrived longer ago. */
+  window?: string;
+  /** Sliding window by count: each update keeps only the last this many arrivals (contributions). */
+  windowArrivals?: number;
 }
 
 /** When a schedule runs, as given at creation (kept in its memo). */
@@ -93,6 +98,8 @@ export interface ScheduleStateSummary {
   samples: number;
   /** The last 10 runs, newest first. */
   recentRuns: ScheduleRun[];
+  /** Sliding-window schedules: the contributions in the current estimator's window. */
+  window?: Contribution[];
 }
 
 /** A schedule in detail: Temporal's description and the schedule's state (null before its first run). */
@@ -159,6 +166,15 @@ function formatDuration(ms: number): string {
 }
 
 const CRON_MACRO = /^@(yearly|annually|monthly|weekly|daily|hourly)$/;
+
+/** The sliding window of `o` (null: none); ConfigError naming the field when malformed. */
+function checkWindow(o: CreateScheduleOptions): ScheduleWindow | null {
+  if (o.window === undefined && o.windowArrivals === undefined) return null;
+  if (o.windowArrivals !== undefined && !(Number.isInteger(o.windowArrivals) && o.windowArrivals >= 1)) {
+    throw new ConfigError(`\`windowArrivals\`: ${o.windowArrivals} must be a positive integer (arrivals kept)`, []);
+  }
+  return { ...(o.window !== undefined ? { milliseconds: parseDuration(o.window, '`window`') } : {}), ...(o.windowArrivals !== undefined ? { arrivals: o.windowArrivals } : {}) };
+}
 
 function checkTiming(o: CreateScheduleOptions): { every: number | null; catchup: number } {
   if (!o.every === !o.cron) throw new ConfigError('give exactly one of `every` and `cron`', []);
@@ -239,6 +255,7 @@ async function view(d: ScheduleDescription, running: string[]): Promise<Schedule
       consumed: found.state.consumed.length,
       samples: found.state.consumed.reduce((n, c) => n + c.samples, 0),
       recentRuns: found.state.runs.slice(-10).reverse(),
+      ...(found.state.window ? { window: found.state.window } : {}),
     },
   };
 }
@@ -272,6 +289,7 @@ export function scheduleApi(client: Client, glaiOutcome: (workflowId: string) =>
     async create(o) {
       if (!SCHEDULE_ID.test(o.scheduleId)) throw new ConfigError(`schedule id ${JSON.stringify(o.scheduleId)}: use letters, digits, ., - and _ (at most 100, starting with a letter or digit)`, []);
       const { every, catchup } = checkTiming(o);
+      const window = checkWindow(o);
       const threshold = o.promoteThreshold ?? 0.005;
       if (!(threshold >= 0 && threshold < 1)) throw new ConfigError(`\`promoteThreshold\`: ${threshold} must be in [0, 1) (a drop in test accuracy, e.g. 0.005)`, []);
       const overlap = o.overlap ?? 'skip';
@@ -297,6 +315,7 @@ export function scheduleApi(client: Client, glaiOutcome: (workflowId: string) =>
         startAccuracy: from.estimatorAccuracy,
         test: from.test,
         threshold,
+        ...(window ? { window } : {}),
       };
       const memo: ScheduleMemo = { every: o.every ?? null, cron: o.cron ?? null, timezone: o.timezone ?? null, from: o.from, watch };
       try {

@@ -5,6 +5,7 @@
  * types and never import activities/.
  */
 import type { ConsumedObject, ImportedData, ScheduleRun, ScheduleScan, WatchedObject } from './schedule-state.js';
+import type { Contribution, ContributionSelector, ForgetOutcome, ScheduleWindow } from './forget.js';
 import type {
   EstimatorRef,
   EvaluateInput,
@@ -27,8 +28,22 @@ import type {
 export interface FeatureOptions {
   /** Hidden layer whose ReLU outputs are the features' values (0-based). */
   valueLayer?: number;
-  /** Hidden layer whose masks gate them; default: the last hidden layer. */
+  /** Hidden layer whose masks gate them (one); default: every hidden layer. */
   gateLayer?: number;
+  /** Several gating layers whose masks are stacked (replaces `gateLayer`), e.g. [0, 1]. */
+  gateLayers?: number[];
+}
+
+/** How GLAI statistics are solved (METHODS.md §3; ml/glai/solve.ts). */
+export interface GlaiSolveOptions {
+  /** Ridge strength relative to the mean diagonal of A, used when there are no validation statistics. */
+  lambda: number;
+  /** Grid of λ chosen from by validation squared error (empty: always `lambda`). */
+  lambdas: number[];
+  /** Shrink toward the selector's own weights in feature space, or toward zero. */
+  prior: 'selector' | 'zero';
+  /** Penalty of the bias features (value part constant) relative to the others. */
+  biasPenalty: number;
 }
 
 /** How a GLAI estimator is fitted: on `structure`, with ridge λ, on top of `previous` when given. */
@@ -37,10 +52,18 @@ export interface FitSettings {
   structure: StructureRef;
   features?: FeatureOptions;
   lambda: number;
+  /** Solve settings beyond λ (defaults: ridge toward the selector, λ chosen on the validation statistics). */
+  solve?: Partial<Omit<GlaiSolveOptions, 'lambda'>>;
+  /** The run's validation split: its statistics, accumulated in the same activity, choose λ (never the test split). */
+  validation?: Ref | null;
+  /** Böhning cross-entropy passes after the ridge (a new estimator with `validation` only); default 0. */
+  refineSteps?: number;
   /** Add to this estimator's statistics (incremental retraining); λ and feature map come from it. */
   previous?: EstimatorRef | null;
   /** A split of the run (its test split): new data read from a source is read its way and must have its schema. */
   like?: Ref | null;
+  /** What the new samples are, recorded with their contribution (default: the split's URI or the site's data). */
+  origin?: string;
 }
 
 /** Test accuracies of a GLAI estimator and of its selector network. */
@@ -62,7 +85,23 @@ export interface CpuActivities {
   lookupStage(input: { store: string; stage: string; inputs: unknown; previousRunId?: string | null; force?: boolean }): Promise<StageLookup>;
   scanSchedule(input: { store: string; scheduleId: string; structureId: string; watch: string; start: ScheduleScan['current'] }): Promise<ScheduleScan>;
   importWatched(input: { store: string; scheduleId: string; run: string; test: Ref; objects: WatchedObject[] }): Promise<ImportedData>;
-  commitScheduleRun(input: { store: string; scheduleId: string; structureId: string; generation: number; run: ScheduleRun; consumed: ConsumedObject[] }): Promise<{ generation: number; uri: string }>;
+  commitScheduleRun(input: {
+    store: string;
+    scheduleId: string;
+    structureId: string;
+    generation: number;
+    run: ScheduleRun;
+    consumed: ConsumedObject[];
+    window?: Contribution[] | null;
+  }): Promise<{ generation: number; uri: string }>;
+  forgetStatistics(input: {
+    store: string;
+    estimator: EstimatorRef;
+    select?: ContributionSelector | null;
+    window?: { window: ScheduleWindow; now: string } | null;
+    prove: boolean;
+  }): Promise<ForgetOutcome>;
+  purgeContributions(input: { store: string; removed: Contribution[] }): Promise<string[]>;
 }
 
 /** Training and inference: what `lightpath-gpu` workers run. */

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
+import { glaiFeatureDim, glaiHeadWidths, glaiLayers } from './glai-head.js';
 
 const positiveInt = z.number().int().positive();
 
@@ -56,18 +57,18 @@ export const PipelineConfigSchema = z
       .object({
         /** Default: from the data — `mlp` for tables, the built-in grey sets (Fashion-MNIST, synthetic, IDX, bundles) and GLAI runs, `cnn` for other images. */
         kind: z.enum(['mlp', 'cnn', 'resnet']).optional(),
-        /** MLP hidden widths. */
-        hidden: z.array(positiveInt).min(1).default([256, 128]),
+        /** MLP hidden widths; default [256, 128], [64, 32] in GLAI runs (contracts/glai-head.ts). */
+        hidden: z.array(positiveInt).min(1).optional(),
         /** CNN: filters of each conv-ReLU-maxpool stage. */
         filters: z.array(positiveInt).min(1).default([32, 64]),
-        /** CNN: dense ReLU widths before the classifier. */
-        dense: z.array(positiveInt).default([128]),
+        /** CNN: dense ReLU widths before the classifier; default [128], [64, 32] in GLAI runs. */
+        dense: z.array(positiveInt).optional(),
         /** Residual CNN: channels of each stage. */
         channels: z.array(positiveInt).min(1).default([16, 32]),
         initializer: z.enum(INITIALIZER_NAMES).default('sinusoidal'),
       })
       .strict()
-      .default({ hidden: [256, 128], filters: [32, 64], dense: [128], channels: [16, 32], initializer: 'sinusoidal' }),
+      .default({ filters: [32, 64], channels: [16, 32], initializer: 'sinusoidal' }),
     train: z
       .object({
         epochs: positiveInt.max(10_000).default(3),
@@ -150,12 +151,24 @@ export const PipelineConfigSchema = z
       .object({
         /** Add the GLAI stages: structure extraction, one-pass estimator, evaluation. */
         enabled: z.boolean().default(false),
-        /** Ridge strength λ, relative to the mean diagonal of A. */
+        /** Ridge strength λ, relative to the mean diagonal of A; used when the run has no validation split. */
         lambda: z.number().positive().default(1e-3),
+        /** λ grid; the value with the least squared error on the validation split's statistics is chosen. */
+        lambdas: z.array(z.number().positive()).default([1e-4, 3e-4, 1e-3, 3e-3, 1e-2]),
+        /** What the ridge shrinks toward: the selector's own weights in feature space, or zero. */
+        prior: z.enum(['selector', 'zero']).default('selector'),
+        /** Ridge penalty of the bias features (pure gate products, constant) relative to the others. */
+        biasPenalty: z.number().positive().max(1).default(1),
+        /** Böhning cross-entropy passes after the ridge, from the selector (ml/glai/refine.ts; a new fit with a validation split only — updates and merges re-solve the ridge). */
+        refineSteps: z.number().int().nonnegative().default(0),
         /** Hidden layer whose ReLU outputs are the features' values (0-based). */
         valueLayer: z.number().int().nonnegative().default(0),
-        /** Hidden layer whose masks gate them; default: the last hidden layer. */
+        /** Hidden layer whose masks gate them (one); default: every hidden layer (see gateLayers). */
         gateLayer: z.number().int().nonnegative().optional(),
+        /** Several gating layers, their masks stacked (replaces gateLayer): [0, 1] gives D = 6,305 for 784-64-32-10 (A: 303 MiB). */
+        gateLayers: z.array(z.number().int().nonnegative()).min(1).optional(),
+        /** Largest feature dimension D a run may ask for: A is D×D float64 (8,192 → 512 MiB, twice that with validation statistics). */
+        maxFeatures: positiveInt.default(8192),
         /** Structure vs weight stabilization, tracked on a probe set every epoch of the selector's training. */
         stabilization: z
           .object({
@@ -172,7 +185,17 @@ export const PipelineConfigSchema = z
           .default({ probe: 512, threshold: 0.01, weightThreshold: 0.01, freezeAfter: 0 }),
       })
       .strict()
-      .default({ enabled: false, lambda: 1e-3, valueLayer: 0, stabilization: { probe: 512, threshold: 0.01, weightThreshold: 0.01, freezeAfter: 0 } }),
+      .default({
+        enabled: false,
+        lambda: 1e-3,
+        lambdas: [1e-4, 3e-4, 1e-3, 3e-3, 1e-2],
+        prior: 'selector',
+        biasPenalty: 1,
+        refineSteps: 0,
+        valueLayer: 0,
+        maxFeatures: 8192,
+        stabilization: { probe: 512, threshold: 0.01, weightThreshold: 0.01, freezeAfter: 0 },
+      }),
     execution: z
       .object({
         /** Artifact store URI (`s3://bucket/prefix` or a path); default: the client's configured store. */
@@ -184,7 +207,45 @@ export const PipelineConfigSchema = z
       .strict()
       .default({ heartbeatTimeoutSeconds: 120, trainTimeoutMinutes: 24 * 60, maxTrainAttempts: 5 }),
   })
-  .strict();
+  .strict()
+  .superRefine(checkGlaiHead);
+
+/** Refuses, before anything trains, a GLAI run whose model has no dense ReLU head, whose feature layers do not exist, or whose feature map exceeds `glai.maxFeatures`. */
+function checkGlaiHead(
+  c: {
+    model: { kind?: 'mlp' | 'cnn' | 'resnet' | undefined; hidden?: number[] | undefined; dense?: number[] | undefined };
+    glai: { enabled: boolean; valueLayer: number; gateLayer?: number | undefined; gateLayers?: number[] | undefined; maxFeatures: number };
+  },
+  ctx: z.RefinementCtx,
+): void {
+  if (!c.glai.enabled) return;
+  const kind = c.model.kind ?? 'mlp';
+  const widths = glaiHeadWidths({ ...c.model, kind });
+  const widthsField = kind === 'mlp' ? 'hidden' : 'dense';
+  if (!widths || widths.length === 0) {
+    const message =
+      kind === 'resnet'
+        ? 'GLAI needs a dense ReLU head (its selector is an MLP or a CNN with dense layers); a ResNet has none: use model.kind mlp or cnn'
+        : 'GLAI needs at least one dense ReLU layer in the CNN head';
+    ctx.addIssue({ code: 'custom', path: ['model', kind === 'resnet' ? 'kind' : 'dense'], message });
+    return;
+  }
+  const layers = glaiLayers(c.glai, widths.length);
+  const outside = [['valueLayer', layers.valueLayer] as const, ...layers.gateLayers.map((l) => ['gateLayers', l] as const)].find(([, l]) => l >= widths.length);
+  if (outside) {
+    ctx.addIssue({ code: 'custom', path: ['glai', outside[0]], message: `layer ${outside[1]} does not exist: model.${widthsField} has ${widths.length} hidden layer(s), 0-based` });
+    return;
+  }
+  const d = glaiFeatureDim(widths, layers);
+  if (d > c.glai.maxFeatures) {
+    const mib = Math.round((d * d * 8) / 2 ** 20);
+    ctx.addIssue({
+      code: 'custom',
+      path: ['model', widthsField],
+      message: `GLAI's feature map would have D = ${d} (A: ${mib} MiB in float64), more than glai.maxFeatures = ${c.glai.maxFeatures}: narrow model.${widthsField} (GLAI's default is [64, 32]), gate on fewer layers (glai.gateLayers), or raise glai.maxFeatures`,
+    });
+  }
+}
 
 /** A validated pipeline configuration (defaults filled in). */
 export type PipelineConfig = z.infer<typeof PipelineConfigSchema>;

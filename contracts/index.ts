@@ -29,3 +29,5 @@ export type { CpuActivities, GpuActivities, SiteActivities, FeatureOptions, FitS
 export type * from './types.js';
 export type * from './schedule-state.js';
 export { SCHEDULE_ID, RUN_LOG_LIMIT, scheduleStateKey } from './schedule-state.js';
+export type * from './forget.js';
+export { FORGET_TOLERANCE } from './forget.js';

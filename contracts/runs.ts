@@ -42,7 +42,7 @@ export const ProgressSchema = z.object({
 export type Progress = z.infer<typeof ProgressSchema>;
 
 /** The lightpath workflow types and what run listings call them. */
-export const RUN_KINDS = { trainPipeline: 'pipeline', incrementalRetrain: 'retrain', mergeModels: 'merge', scheduledRetrain: 'scheduled-retrain' } as const;
+export const RUN_KINDS = { trainPipeline: 'pipeline', incrementalRetrain: 'retrain', mergeModels: 'merge', scheduledRetrain: 'scheduled-retrain', forgetContributions: 'forget' } as const;
 export type RunKind = (typeof RUN_KINDS)[keyof typeof RUN_KINDS];
 
 /** One run as a listing shows it. */
@@ -53,6 +53,7 @@ export const RunSummarySchema = z.object({
   startTime: z.string(),
   closeTime: z.string().nullable(),
   resumedFrom: z.string().nullable().describe('the run this one continues'),
+  forgets: z.string().nullable().optional().describe('forget runs: the run whose estimator this one forgets from'),
 });
 export type RunSummary = z.infer<typeof RunSummarySchema>;
 

@@ -5,6 +5,7 @@
  * its test accuracy, every object the schedule has consumed, and the run log.
  */
 import type { EstimatorRef, Ref } from './types.js';
+import type { Contribution } from './forget.js';
 
 /** Schedule ids: letters, digits, `.`, `-` and `_` (they name a folder of the store). */
 export const SCHEDULE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
@@ -67,8 +68,10 @@ export interface ScheduleRun {
   threshold: number;
   /** The current estimator before the run. */
   previous: CurrentEstimator;
-  /** The updated estimator (previous + the new data), when there was new data. */
+  /** The updated estimator (previous + the new data, less what left the window), when there was new data. */
   candidate: ScoredEstimator | null;
+  /** Sliding-window schedules: the contributions this round's update subtracted (they left the window). */
+  expired?: Contribution[];
 }
 
 /** The state document. */
@@ -84,6 +87,8 @@ export interface ScheduleState {
   consumed: ConsumedObject[];
   /** The last `RUN_LOG_LIMIT` runs, oldest first. */
   runs: ScheduleRun[];
+  /** Sliding-window schedules: the contributions the current estimator sums — the arrivals in its window (absent before its first windowed update). */
+  window?: Contribution[];
 }
 
 /** What a round starts from: the state's generation, the current estimator, and the watched objects not yet consumed. */

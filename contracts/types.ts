@@ -85,7 +85,7 @@ export interface InitializeInput {
   /** Per-sample input shape ([h, w, c] or [features]). */
   inputShape: number[];
   classes: number;
-  model: PipelineConfig['model'] & { kind: 'mlp' | 'cnn' | 'resnet' };
+  model: PipelineConfig['model'] & { kind: 'mlp' | 'cnn' | 'resnet'; hidden: number[]; dense: number[] };
   seed: number;
 }
 export interface InitializeResult {
@@ -209,6 +209,24 @@ export interface EstimatorRef {
   count: number;
   /** Feature dimension. */
   dim: number;
+  /** How its λ was chosen (absent on estimators stored before validation-chosen λ). */
+  solve?: GlaiSolveRecord;
+  /** Its feature map (absent on estimators stored before this field): federated sites fit with it so their statistics merge. */
+  features?: { valueLayer: number; gateLayers: number[] };
+}
+
+/** How an estimator's λ was chosen: the validation curve over the grid and the winner. */
+export interface GlaiSolveRecord {
+  lambda: number;
+  /** Validation mean squared error at the chosen λ (null: chosen without validation statistics). */
+  validationError: number | null;
+  /** c, the scale of the selector prior (0: shrunk toward zero). */
+  priorScale: number;
+  prior: 'selector' | 'zero';
+  chosenBy: 'validation' | 'fixed';
+  curve: { lambda: number; validationError: number | null }[];
+  /** Böhning refinement of a new fit (its weights replaced the ridge's): training loss and validation accuracy per pass. */
+  refined?: { step: number; trainLoss: number; valAccuracy: number }[];
 }
 
 /**

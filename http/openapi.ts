@@ -53,8 +53,8 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: "the server's LIGHTPATH_API_TOKEN" } } },
       security: [{ bearer: [] }],
       tags: [
-        { name: 'runs', description: 'pipelines, retrains and merges: start, list, describe, follow, cancel, resume' },
-        { name: 'glai', description: 'GLAI incremental retrains and merges' },
+        { name: 'runs', description: 'pipelines, retrains, merges and forgets: start, list, describe, follow, cancel, resume' },
+        { name: 'glai', description: 'GLAI incremental retrains, merges and exact forgetting' },
         { name: 'schedules', description: 'scheduled GLAI retraining on data arriving in a folder or S3 prefix' },
         { name: 'service', description: 'health and this document' },
       ],

@@ -25,6 +25,8 @@ export const CreateScheduleBody = z
     overlap: overlap.optional().describe('what a run due while another runs does (default skip)'),
     pauseOnFailure: z.boolean().optional().describe('pause the schedule when a run fails (default true)'),
     paused: z.boolean().optional().describe('create it paused'),
+    window: z.string().optional().describe('sliding window by age, e.g. `30d`: each update also subtracts the contributions that arrived longer ago'),
+    windowArrivals: z.number().int().positive().optional().describe('sliding window by count: each update keeps only the last this many arrivals'),
     store: z.string().min(1).optional().describe("artifact store for the schedule's state and estimators (default: the server's)"),
   })
   .strict();

@@ -12,6 +12,7 @@ import { ApiError, toApiError } from './errors.js';
 import { registerOpenApi } from './openapi.js';
 import { eventRoutes } from './routes/events.js';
 import { glaiRoutes } from './routes/glai.js';
+import { forgetRoutes } from './routes/forgets.js';
 import { healthRoutes } from './routes/health.js';
 import { runRoutes } from './routes/runs.js';
 import { scheduleRoutes } from './routes/schedules.js';
@@ -58,6 +59,7 @@ export async function buildServer(lp: LightpathClient, opts: ServerOptions = {})
       await v1.register(runRoutes, { lp });
       await v1.register(eventRoutes, { lp });
       await v1.register(glaiRoutes, { lp });
+      await v1.register(forgetRoutes, { lp });
       await v1.register(scheduleRoutes, { lp });
     },
     { prefix: '/v1' },

@@ -74,7 +74,7 @@ function build(): NativeBuild {
   const { cflags, libs } = openblasFlags();
   mkdirSync(dirname(target), { recursive: true });
   const part = target.replace(/\.node$/, `.${process.pid}.part.node`);
-  const args = ['-O2', '-std=c11', '-pthread', '-shared', '-fPIC', `-I${headers}`, ...cflags, ...ADDON_SOURCES, ...libs, '-o', part];
+  const args = ['-O2', '-fno-math-errno', '-std=c11', '-pthread', '-shared', '-fPIC', `-I${headers}`, ...cflags, ...ADDON_SOURCES, ...libs, '-o', part];
   const r = spawnSync(cc, args, { encoding: 'utf8' });
   if (r.status !== 0) {
     rmSync(part, { force: true });

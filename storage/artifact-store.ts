@@ -36,6 +36,10 @@ export interface ArtifactStore {
   putNamed(key: string, data: Uint8Array): Promise<string>;
   /** Reads a named object, or null when absent. */
   getNamed(key: string): Promise<Uint8Array | null>;
+  /** Deletes the object at `uri` (a blob purged on request); false when it was not there. */
+  remove(uri: string): Promise<boolean>;
+  /** The named-object key of a URI inside this store (percent-decoded for `file://`); BadStoreUriError outside it. */
+  keyOf(uri: string): string;
 }
 
 /** Key of a content-addressed blob relative to the store root. */

@@ -54,8 +54,12 @@ export function encodeBundle(b: Bundle): Uint8Array {
   return out;
 }
 
-/** Decodes bytes written by `encodeBundle`; `source` names the file in errors (InvalidInputError, one line, non-retryable). */
-export function decodeBundle(bytes: Uint8Array, source: string): Bundle {
+/** The metadata of a bundle alone (its arrays not copied); errors as `decodeBundle`'s. */
+export function bundleMeta(bytes: Uint8Array, source: string): unknown {
+  return readHeader(bytes, source).header.meta;
+}
+
+function readHeader(bytes: Uint8Array, source: string): { header: { meta: unknown; entries: Entry[] }; headerLen: number } {
   const bad = (why: string) => new InvalidInputError(`${source} ${why}`);
   const magic = bytes.length >= 4 ? new TextDecoder().decode(bytes.subarray(0, 4)) : '';
   if (/^LPB\d$/.test(magic) && magic !== MAGIC) throw bad(`is a lightpath tensor bundle of unsupported version ${magic.slice(3)} (this lightpath reads version 1)`);
@@ -71,6 +75,13 @@ export function decodeBundle(bytes: Uint8Array, source: string): Bundle {
     throw bad(`has a malformed header (${(e as Error).message.split('\n')[0]})`);
   }
   if (!header || typeof header !== 'object' || !Array.isArray(header.entries)) throw bad('has a malformed header (no entries list)');
+  return { header, headerLen };
+}
+
+/** Decodes bytes written by `encodeBundle`; `source` names the file in errors (InvalidInputError, one line, non-retryable). */
+export function decodeBundle(bytes: Uint8Array, source: string): Bundle {
+  const bad = (why: string) => new InvalidInputError(`${source} ${why}`);
+  const { header, headerLen } = readHeader(bytes, source);
   const dataStart = align8(8 + headerLen);
   const arrays: Record<string, BundleArray> = {};
   for (const e of header.entries) {

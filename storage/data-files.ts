@@ -6,7 +6,7 @@
  * skipped, in subfolders too. Every file has a version — its mtime, an S3 ETag — so
  * a listing identifies the content it read (content-addressed preparation, watches).
  */
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { open, readdir, readFile, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
@@ -27,7 +27,25 @@ export interface LocationFiles {
   readonly single: boolean;
   list(): Promise<{ files: LocationFile[]; emptyDirs: string[] }>;
   read(name: string): Promise<Uint8Array>;
+  readRange(name: string, start: number, end: number): Promise<Uint8Array>;
   describe(name: string): string;
+}
+
+/** Bytes `start`…`end` (exclusive) of a local file. */
+async function readFileRange(path: string, start: number, end: number): Promise<Uint8Array> {
+  const handle = await open(path, 'r');
+  try {
+    const out = new Uint8Array(Math.max(0, end - start));
+    let at = 0;
+    while (at < out.length) {
+      const { bytesRead } = await handle.read(out, at, out.length - at, start + at);
+      if (bytesRead === 0) break;
+      at += bytesRead;
+    }
+    return out.subarray(0, at);
+  } finally {
+    await handle.close();
+  }
 }
 
 const byName = (a: { name: string }, b: { name: string }) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
@@ -54,6 +72,7 @@ export async function openDataFiles(location: string, field: string): Promise<Lo
       single: true,
       list: async () => ({ files: [{ name, bytes: s.size, version: s.mtime.toISOString() }], emptyDirs: [] }),
       read: async () => new Uint8Array(await readFile(path)),
+      readRange: (_name, start, end) => readFileRange(path, start, end),
       describe: () => path,
     };
   }
@@ -86,6 +105,7 @@ export async function openDataFiles(location: string, field: string): Promise<Lo
       return { files: files.sort(byName), emptyDirs: emptyDirs.sort() };
     },
     read: async (name) => new Uint8Array(await readFile(join(path, name))),
+    readRange: (name, start, end) => readFileRange(join(path, name), start, end),
     describe: (name) => join(path, name),
   };
 }
@@ -95,10 +115,11 @@ async function openS3(location: string, field: string): Promise<LocationFiles> {
   if (!m || !m[1]) throw new InvalidInputError(`${field}: ${location} is not an s3://bucket/prefix location`);
   const bucket = m[1];
   const key = m[2]!;
-  const get = async (k: string): Promise<Uint8Array> =>
+  const get = async (k: string, range?: [number, number]): Promise<Uint8Array> =>
     withStoreRetry(endpoint(), `GET s3://${bucket}/${k}`, async () => {
+      if (range && range[1] <= range[0]) return new Uint8Array(0);
       try {
-        const out = await s3().send(new GetObjectCommand({ Bucket: bucket, Key: k }));
+        const out = await s3().send(new GetObjectCommand({ Bucket: bucket, Key: k, Range: range && `bytes=${range[0]}-${range[1] - 1}` }));
         return await out.Body!.transformToByteArray();
       } catch (e) {
         if (isNotFound(e)) throw new InvalidInputError(`${field}: s3://${bucket}/${k} does not exist (it was listed; removed since?)`);
@@ -118,6 +139,7 @@ async function openS3(location: string, field: string): Promise<LocationFiles> {
         single: true,
         list: async () => ({ files: [{ name, bytes: head.ContentLength ?? 0, version: (head.ETag ?? '').replaceAll('"', '') }], emptyDirs: [] }),
         read: () => get(key),
+        readRange: (_name, start, end) => get(key, [start, end]),
         describe: () => location,
       };
     }
@@ -142,5 +164,12 @@ async function openS3(location: string, field: string): Promise<LocationFiles> {
   };
   const first = await list();
   if (first.files.length === 0 && first.emptyDirs.length === 0) throw new InvalidInputError(`${field}: ${location} does not exist (no object, nothing under the prefix)`);
-  return { location, single: false, list: async () => first, read: (name) => get(prefix + name), describe: (name) => `s3://${bucket}/${prefix}${name}` };
+  return {
+    location,
+    single: false,
+    list: async () => first,
+    read: (name) => get(prefix + name),
+    readRange: (name, start, end) => get(prefix + name, [start, end]),
+    describe: (name) => `s3://${bucket}/${prefix}${name}`,
+  };
 }

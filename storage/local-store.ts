@@ -136,4 +136,16 @@ export class LocalStore implements ArtifactStore {
   async getNamed(key: string): Promise<Uint8Array | null> {
     return readFile(await this.namedPath(key)).catch(() => null);
   }
+
+  keyOf(uri: string): string {
+    if (typeof uri !== 'string' || !uri.startsWith(this.root)) throw new BadStoreUriError(String(uri), `not inside the local store ${this.root}`);
+    return decodeURIComponent(uri.slice(this.root.length));
+  }
+
+  async remove(uri: string): Promise<boolean> {
+    const path = await this.pathOf(uri);
+    if (!(await stat(path).catch(() => null))) return false;
+    await rm(path, { force: true });
+    return true;
+  }
 }

@@ -70,7 +70,7 @@ export class S3Store implements ArtifactStore {
    * pass `checkKey` (no `.`/`..` segments: S3 keys are literal, but proxies and
    * other tools normalise them, so such a key could name another object there).
    */
-  private keyOf(uri: string): string {
+  private objectKey(uri: string): string {
     if (typeof uri !== 'string' || !uri.startsWith(this.root)) throw new BadStoreUriError(String(uri), `not inside the S3 store ${this.root}`);
     checkKey(uri.slice(this.root.length), this.root);
     return uri.slice(`s3://${this.bucket}/`.length);
@@ -107,7 +107,7 @@ export class S3Store implements ArtifactStore {
 
   private async getObject(uri: string): Promise<Readable> {
     try {
-      const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.keyOf(uri) }));
+      const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.objectKey(uri) }));
       return out.Body as Readable;
     } catch (e) {
       if (isNotFound(e)) throw new MissingArtifactError(uri);
@@ -132,7 +132,7 @@ export class S3Store implements ArtifactStore {
 
   async stat(uri: string): Promise<{ bytes: number } | null> {
     try {
-      const key = this.keyOf(uri);
+      const key = this.objectKey(uri);
       const h = await this.retry(`HEAD ${uri}`, () => this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key })));
       return { bytes: h.ContentLength ?? 0 };
     } catch (e) {
@@ -158,6 +158,10 @@ export class S3Store implements ArtifactStore {
     return this.uriOf(full);
   }
 
+  keyOf(uri: string): string {
+    return this.objectKey(uri).slice(this.prefix.length);
+  }
+
   async getNamed(key: string): Promise<Uint8Array | null> {
     checkKey(key, this.root);
     try {
@@ -169,5 +173,12 @@ export class S3Store implements ArtifactStore {
       if (isNotFound(e)) return null;
       throw e;
     }
+  }
+
+  async remove(uri: string): Promise<boolean> {
+    if (!(await this.stat(uri))) return false;
+    const key = uri.slice(`s3://${this.bucket}/`.length);
+    await this.retry(`DELETE ${uri}`, () => this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key })));
+    return true;
   }
 }

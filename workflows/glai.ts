@@ -7,7 +7,7 @@
  * are in the workflow's history, so a crash never recomputes them.
  */
 import { ActivityFailure, ApplicationFailure, setHandler } from '@temporalio/workflow';
-import type { FeatureOptions } from '../contracts/activities.js';
+import type { FeatureOptions, GlaiSolveOptions } from '../contracts/activities.js';
 import { sitesQuery } from '../contracts/signals.js';
 import { cpuActivities, gpuActivities, siteActivities } from './activities.js';
 import type { EstimatorRef, GlaiOutcome, Ref, SiteOutcome, StructureRef } from '../contracts/types.js';
@@ -27,6 +27,10 @@ export interface IncrementalRetrainInput {
   source?: string;
   lambda?: number;
   features?: FeatureOptions;
+  /** Solve settings of a new estimator (an update keeps the stored ones). */
+  solve?: Partial<Omit<GlaiSolveOptions, 'lambda'>>;
+  /** Validation split of a new estimator: λ is chosen on its statistics (an update re-chooses on the stored ones). */
+  validation?: Ref | null;
   /** Test split to score the result on. */
   test?: Ref | null;
 }
@@ -42,7 +46,16 @@ export interface IncrementalRetrainResult extends GlaiOutcome {
 export async function incrementalRetrain(input: IncrementalRetrainInput): Promise<IncrementalRetrainResult> {
   if (!input.data === !input.source) throw ApplicationFailure.nonRetryable('incrementalRetrain: give exactly one of data (a stored split) or source', 'InvalidInput');
   const data = input.data ?? (await cpu.importShard({ store: input.store, source: input.source!, like: input.test ?? null }));
-  const estimator = await gpu.fitEstimator({ store: input.store, structure: input.structure, data, lambda: input.lambda ?? 1e-3, features: input.features, previous: input.previous ?? null });
+  const estimator = await gpu.fitEstimator({
+    store: input.store,
+    structure: input.structure,
+    data,
+    lambda: input.lambda ?? 1e-3,
+    features: input.features,
+    solve: input.solve,
+    validation: input.validation ?? null,
+    previous: input.previous ?? null,
+  });
   return { ...(await scored(input.structure, estimator, input.test ?? null)), data, added: estimator.count - (input.previous?.count ?? 0) };
 }
 
@@ -61,6 +74,9 @@ export interface MergeModelsInput {
   siteHeartbeatSeconds?: number;
   lambda?: number;
   features?: FeatureOptions;
+  solve?: Partial<Omit<GlaiSolveOptions, 'lambda'>>;
+  /** Validation split every site also accumulates (λ of the merge is chosen on their sum). */
+  validation?: Ref | null;
   test?: Ref | null;
 }
 
@@ -79,7 +95,16 @@ export async function mergeModels(input: MergeModelsInput): Promise<MergeModelsR
     sites.map(async (s) => {
       const site = siteActivities(s.site, input.siteTimeoutSeconds ?? 3600, input.siteHeartbeatSeconds ?? 60);
       try {
-        s.estimator = await site.fitSiteEstimator({ store: input.store, structure: input.structure, lambda: input.lambda ?? 1e-3, features: input.features, like: input.test ?? null });
+        s.estimator = await site.fitSiteEstimator({
+          store: input.store,
+          structure: input.structure,
+          lambda: input.lambda ?? 1e-3,
+          // The stored estimators' feature map unless one is named, so the sites' statistics merge with theirs.
+          features: input.features ?? input.estimators?.find((e) => e.features)?.features,
+          solve: input.solve,
+          validation: input.validation ?? null,
+          like: input.test ?? null,
+        });
         s.status = 'merged';
       } catch (e) {
         if (!(e instanceof ActivityFailure)) throw e;

@@ -8,5 +8,6 @@
 export { trainPipeline, type TrainPipelineInput } from './train-pipeline.js';
 export { weightDecaySearch, type WeightDecaySearchInput, type WeightDecaySearchResult } from './weight-decay-search.js';
 export { incrementalRetrain, mergeModels, type FeatureOptions, type IncrementalRetrainInput, type IncrementalRetrainResult, type MergeModelsInput, type MergeModelsResult } from './glai.js';
+export { forgetContributions, type ForgetInput, type ForgetResult } from './forget.js';
 export { scheduledRetrain, scheduledRetrainRound, type ScheduledRetrainInput } from './scheduled-retrain.js';
 export type { PipelineResult } from '../contracts/types.js';

@@ -4,7 +4,10 @@
  * only the data that arrived in the watch location since the last run, scores the
  * update on the test split, and promotes it to current unless its accuracy drops
  * by more than the threshold; the decision, both accuracies and every object read
- * go into the schedule's state (workflows/schedule-state.ts).
+ * go into the schedule's state (workflows/schedule-state.ts). With a sliding window
+ * (`window`: the last N arrivals, or those younger than an age) the update also
+ * subtracts, exactly, the contributions that left the window (activities/forget.ts;
+ * METHODS.md §3): no data is re-read, so a round costs the same however much arrived.
  *
  * Runs of one schedule may overlap (backfills, triggers, `allow-all`), so the work
  * happens in a child workflow, `scheduledRetrainRound`, whose id is fixed per
@@ -12,9 +15,10 @@
  * never overlap, and each reads the state its predecessor wrote. A run that finds
  * a round running waits and tries again (1 s, doubling to 15 s).
  */
-import { executeChild, sleep, workflowInfo } from '@temporalio/workflow';
+import { executeChild, patched, sleep, workflowInfo } from '@temporalio/workflow';
 import { cpuActivities, gpuActivities } from './activities.js';
 import type { ConsumedObject, ScheduleRun, ScoredEstimator } from '../contracts/schedule-state.js';
+import type { Contribution, ScheduleWindow } from '../contracts/forget.js';
 import type { EstimatorRef, Ref, StructureRef } from '../contracts/types.js';
 
 const cpu = cpuActivities();
@@ -35,6 +39,8 @@ export interface ScheduledRetrainInput {
   test: Ref;
   /** An update is promoted unless its test accuracy is below the current one's by more than this. */
   threshold: number;
+  /** Sliding window: each update also subtracts the contributions that left it (absent: keep everything). */
+  window?: ScheduleWindow | null;
 }
 
 /** Id of the round workflow of a schedule: one at a time per schedule. */
@@ -69,16 +75,35 @@ export async function scheduledRetrainRound(input: ScheduledRetrainInput & { run
   const scan = await cpu.scanSchedule({ store, scheduleId, structureId: structure.id, watch: input.watch, start: { estimator: input.start, accuracy: input.startAccuracy, since: input.from } });
   const accuracy = scan.current.accuracy ?? (await gpu.evaluateEstimator({ structure, estimator: scan.current.estimator, test })).estimatorAccuracy;
   const previous = { ...scan.current, accuracy };
-  const record = async (consumed: ConsumedObject[], added: number, candidate: ScoredEstimator | null): Promise<ScheduleRun> => {
+  const record = async (consumed: ConsumedObject[], added: number, candidate: ScoredEstimator | null, slid?: { expired: Contribution[]; window: Contribution[] }): Promise<ScheduleRun> => {
     const outcome = !candidate ? 'no-new-data' : promotes(candidate.accuracy, accuracy, threshold) ? 'promoted' : 'rejected';
-    const entry: ScheduleRun = { run, runId, at: new Date().toISOString(), outcome, objects: consumed.map((c) => c.name), added, threshold, previous, candidate };
-    await cpu.commitScheduleRun({ store, scheduleId, structureId: structure.id, generation: scan.generation, run: entry, consumed });
+    const entry: ScheduleRun = {
+      run,
+      runId,
+      at: new Date().toISOString(),
+      outcome,
+      objects: consumed.map((c) => c.name),
+      added,
+      threshold,
+      previous,
+      candidate,
+      ...(slid ? { expired: slid.expired } : {}),
+    };
+    const window = slid ? { window: slid.window } : {};
+    await cpu.commitScheduleRun({ store, scheduleId, structureId: structure.id, generation: scan.generation, run: entry, consumed, ...window });
     return entry;
   };
   if (!scan.fresh.length) return record([], 0, null);
   const imported = await cpu.importWatched({ store, scheduleId, run, test, objects: scan.fresh });
   if (!imported.data) return record(imported.consumed, 0, null);
-  const estimator = await gpu.fitEstimator({ store, structure, data: imported.data, lambda: 1e-3, previous: previous.estimator }); // λ and features come from previous
-  const scores = await gpu.evaluateEstimator({ structure, estimator, test });
-  return record(imported.consumed, imported.samples, { estimator, accuracy: scores.estimatorAccuracy });
+  const origin = `schedule ${scheduleId} run ${run}`;
+  const fitted = await gpu.fitEstimator({ store, structure, data: imported.data, lambda: 1e-3, previous: previous.estimator, origin }); // λ and features come from previous
+  if (input.window && patched('schedule-window')) {
+    // Slide the window: subtract what left it (statistics only, no data read); the time is the workflow's own.
+    const slid = await cpu.forgetStatistics({ store, estimator: fitted, window: { window: input.window, now: new Date().toISOString() }, prove: false });
+    const scores = await gpu.evaluateEstimator({ structure, estimator: slid.estimator, test });
+    return record(imported.consumed, imported.samples, { estimator: slid.estimator, accuracy: scores.estimatorAccuracy }, { expired: slid.removed, window: slid.remaining });
+  }
+  const scores = await gpu.evaluateEstimator({ structure, estimator: fitted, test });
+  return record(imported.consumed, imported.samples, { estimator: fitted, accuracy: scores.estimatorAccuracy });
 }

@@ -7,6 +7,7 @@
  */
 import { executeChild, patched, setHandler, workflowInfo, ApplicationFailure, CancellationScope, isCancellation } from '@temporalio/workflow';
 import { parsePipelineConfig } from '../contracts/config.js';
+import { defaultWidths, glaiHeadWidths, glaiLayers } from '../contracts/glai-head.js';
 import { ConfigError } from '../contracts/errors.js';
 import { STAGES, type PipelineStage, type Progress } from '../contracts/runs.js';
 import type { ManifestEntry, PipelineResult, StageLookup, StageRecord, TrainPipelineInput } from '../contracts/types.js';
@@ -105,8 +106,9 @@ export async function trainPipeline(input: TrainPipelineInput): Promise<Pipeline
     ] as const) {
       if (ref) artifacts.push({ stage: 'prepare', name: `dataset-${name}`, ref, inputs: { source: data.source, validationSize: data.validationSize, seed: config.seed } });
     }
-    // Defaults taken from the data: the model kind (GLAI's selector is an MLP) and the validation size; the manifest records them resolved.
-    const model = { ...config.model, kind: config.model.kind ?? (config.glai.enabled ? 'mlp' : data.defaultModel) };
+    // Defaults taken from the data and the run: the model kind (an MLP selector in GLAI runs unless one is named), the widths (narrower in GLAI runs, contracts/glai-head.ts) and the validation size; the manifest records them resolved.
+    const kind = config.model.kind ?? (config.glai.enabled ? 'mlp' : data.defaultModel);
+    const model = { ...config.model, kind, hidden: config.model.hidden ?? defaultWidths('mlp', config.glai.enabled), dense: config.model.dense ?? defaultWidths('cnn', config.glai.enabled) };
     config = { ...config, data: { ...config.data, validationSize: data.validationSize }, model };
     metrics.data = { format: data.format, kind: data.kind, inputShape: data.inputShape, classes: data.classNames, counts: data.counts, content: data.content ?? content, reused: data.reused ?? false };
     await manifest('running');
@@ -193,9 +195,22 @@ export async function trainPipeline(input: TrainPipelineInput): Promise<Pipeline
       progress.stage = 'structure';
       const structure = await stage('structure', { model: modelShas }, () => cpu.extractStructure({ model: trained.model }));
       progress.stage = 'estimator';
-      const features = { valueLayer: config.glai.valueLayer, gateLayer: config.glai.gateLayer };
-      const { estimator, scores } = await stage('estimator', { structure: structure.id, data: data.train.sha256, test: data.test.sha256, features, lambda: config.glai.lambda }, async () => {
-        const estimator = await gpu.fitEstimator({ store, structure, data: data.train, features, lambda: config.glai.lambda });
+      const g = config.glai;
+      const features = glaiLayers(g, glaiHeadWidths(model)!.length);
+      const solve = { lambdas: g.lambdas, prior: g.prior, biasPenalty: g.biasPenalty };
+      const stageInputs = {
+        structure: structure.id,
+        data: data.train.sha256,
+        validation: data.val?.sha256 ?? null,
+        test: data.test.sha256,
+        features,
+        lambda: g.lambda,
+        solve,
+        refineSteps: g.refineSteps,
+      };
+      const { estimator, scores } = await stage('estimator', stageInputs, async () => {
+        // λ is chosen on the validation split's statistics, never on the test split.
+        const estimator = await gpu.fitEstimator({ store, structure, data: data.train, validation: data.val, features, lambda: g.lambda, solve, refineSteps: g.refineSteps });
         return { estimator, scores: await gpu.evaluateEstimator({ structure, estimator, test: data.test }) };
       });
       artifacts.push({ stage: 'estimator', name: 'glai-estimator', ref: estimator.ref, inputs: { structureId: structure.id, data: data.train.sha256, glai: config.glai } });

@@ -7,6 +7,7 @@ import { connect, type LightpathClient } from '../../client/connect.js';
 import { type RunInfo } from '../../contracts/runs.js';
 import { findRun, readRun, readRunAt } from '../../client/run-record.js';
 import { buildReport } from '../report/build.js';
+import { estimatorContributions } from '../../client/forget.js';
 import { fail } from '../shared.js';
 
 interface ReportOptions {
@@ -24,7 +25,7 @@ export function registerReport(program: Command): void {
     .description("write a run's report as one self-contained HTML file: loss/accuracy/OUI per epoch, weight-decay search, structure stabilization, GLAI, artifacts")
     .option('-o, --out <file>', 'where to write it (default: <runId>.html)')
     .option('--store <uri>', "store holding the run (default: LIGHTPATH_STORE / LIGHTPATH_S3_BUCKET / local; else the one the run's result names)")
-    .option('--with <workflowIds...>', 'GLAI retrain or merge workflows whose outcomes to show next to the run')
+    .option('--with <workflowIds...>', 'GLAI retrain, merge or forget workflows whose outcomes to show next to the run')
     .option('--no-temporal', 'read the store only; do not ask Temporal about the workflow')
     .option('--json', 'print what was written as JSON')
     .action(async (runId: string, o: ReportOptions) => {
@@ -47,7 +48,9 @@ export function registerReport(program: Command): void {
         const resultManifest = (workflow?.result as PipelineResult | null)?.manifest;
         const record = (await findRun(runId, o.store)) ?? (resultManifest ? await readRunAt(resultManifest) : null) ?? (await readRun(runId, o.store));
         const others = lp ? await Promise.all((o.with ?? []).map((id) => lp!.getRun(id))) : [];
-        const report = await buildReport({ record, workflow, temporalNote, others, generatedAt: new Date() });
+        const estimator = record.manifest.artifacts.find((a) => a.stage === 'estimator');
+        const contributions = estimator ? await estimatorContributions(estimator.ref).catch(() => null) : null;
+        const report = await buildReport({ record, workflow, temporalNote, others, contributions, generatedAt: new Date() });
         const out = resolve(o.out ?? `${runId}.html`);
         await writeFile(out, report.html);
         const summary = { runId, out, bytes: Buffer.byteLength(report.html), sections: report.sections, charts: report.charts, workflowStatus: workflow?.status ?? null };

@@ -5,20 +5,33 @@ import { RUN_KINDS, type RunInfo, type RunKind, type RunSummary } from '../../co
 import { followRun, line, showProgress, summaryLines } from '../progress.js';
 import { EXIT, positiveInt, withClient } from '../shared.js';
 import type { PipelineResult } from '../../contracts/types.js';
+import type { ForgetResult } from '../../contracts/forget.js';
+import { forgetLines } from './forget.js';
 
 const print = (s: string) => process.stdout.write(`${s}\n`);
 
 /** One line per run, for `list`. */
 function summaryRow(r: RunSummary): string {
-  return [r.runId.padEnd(44), r.kind.padEnd(8), r.status.padEnd(10), r.startTime.replace('T', ' ').slice(0, 19), r.resumedFrom ? `resumes ${r.resumedFrom}` : ''].join('  ').trimEnd();
+  return [
+    r.runId.padEnd(44),
+    r.kind.padEnd(8),
+    r.status.padEnd(10),
+    r.startTime.replace('T', ' ').slice(0, 19),
+    r.resumedFrom ? `resumes ${r.resumedFrom}` : r.forgets ? `forgets from ${r.forgets}` : '',
+  ]
+    .join('  ')
+    .trimEnd();
 }
 
 /** A run's description in lines, for `status` and `watch`. */
 function infoLines(r: RunInfo): string[] {
-  const out = [`${r.runId}: ${r.kind} ${r.status}, started ${r.startTime}${r.closeTime ? `, closed ${r.closeTime}` : ''}${r.resumedFrom ? `; resumes ${r.resumedFrom}` : ''}`];
+  const out = [
+    `${r.runId}: ${r.kind} ${r.status}, started ${r.startTime}${r.closeTime ? `, closed ${r.closeTime}` : ''}${r.resumedFrom ? `; resumes ${r.resumedFrom}` : ''}${r.forgets ? `; forgets from ${r.forgets}` : ''}`,
+  ];
   if (r.status === 'RUNNING' && r.progress) out.push(`  ${line(r.progress)}`);
   if (r.failure) out.push(`  failure: ${r.failure}`, `  continue it with: lightpath resume ${r.runId}`);
   if (r.kind === 'pipeline' && r.result) out.push(...summaryLines(r.result as PipelineResult).map((l) => `  ${l}`));
+  if (r.kind === 'forget' && r.result) out.push(...forgetLines(r.runId, r.result as ForgetResult).slice(1));
   return out;
 }
 
@@ -49,7 +62,7 @@ export function registerRuns(program: Command): void {
 
   program
     .command('list')
-    .description('lightpath runs, newest first (pipelines, retrains, merges), with resume chains')
+    .description('lightpath runs, newest first (pipelines, retrains, merges, forgets), with resume and forget chains')
     .option('--kind <kind>', `only this kind: ${Object.values(RUN_KINDS).join(', ')}`, (v) => {
       if (!(Object.values(RUN_KINDS) as string[]).includes(v)) throw new InvalidArgumentError(`expected one of ${Object.values(RUN_KINDS).join(', ')}`);
       return v as RunKind;

@@ -2,7 +2,8 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { OVERLAP_POLICIES, type OverlapPolicy, type ScheduleListEntry, type ScheduleView } from '../../client/schedules.js';
 import type { ScheduleRun } from '../../contracts/schedule-state.js';
-import { EXIT, withClient } from '../shared.js';
+import type { ScheduleWindow } from '../../contracts/forget.js';
+import { EXIT, positiveInt, withClient } from '../shared.js';
 
 const print = (s: string) => process.stdout.write(`${s}\n`);
 const pct = (v: number) => `${(v * 100).toFixed(2)} %`;
@@ -24,7 +25,26 @@ function runLine(r: ScheduleRun): string {
   const head = `${r.at.replace('T', ' ').slice(0, 19)}  ${r.outcome.padEnd(11)}  ${r.run}`;
   const copies = r.objects.length ? `${r.objects.length} object(s): ${r.objects.join(', ')}` : '';
   if (!r.candidate) return `${head}${copies ? `  (copies of consumed data: ${copies})` : ''}`;
-  return `${head}  +${r.added} samples from ${copies}; test accuracy ${pct(r.previous.accuracy)} → ${pct(r.candidate.accuracy)} (threshold ${pct(r.threshold)})`;
+  const expired = r.expired?.length ? `, −${r.expired.reduce((n, c) => n + c.count, 0)} samples that left the window` : '';
+  return `${head}  +${r.added} samples from ${copies}${expired}; test accuracy ${pct(r.previous.accuracy)} → ${pct(r.candidate.accuracy)} (threshold ${pct(r.threshold)})`;
+}
+
+/** A window's age in its largest whole unit (d, h, m or s). */
+function age(ms: number): string {
+  const [unit, n] = (
+    [
+      ['d', 86_400_000],
+      ['h', 3_600_000],
+      ['m', 60_000],
+    ] as const
+  ).find(([, n]) => ms % n === 0) ?? ['s', 1000];
+  return `${ms / n}${unit}`;
+}
+
+/** A sliding window in words. */
+function windowText(w: ScheduleWindow): string {
+  const parts = [w.arrivals !== undefined ? `the last ${w.arrivals} arrival(s)` : '', w.milliseconds !== undefined ? `arrivals younger than ${age(w.milliseconds)}` : ''];
+  return parts.filter(Boolean).join(' and ');
 }
 
 /** A schedule's description in lines. */
@@ -35,6 +55,7 @@ function viewLines(v: ScheduleView): string[] {
     `  from ${s.from}; watching ${s.watch}; store ${s.store}`,
     `  promotes an update unless its test accuracy drops by more than ${pct(s.threshold)}`,
   ];
+  if (s.window) out.push(`  sliding window: ${windowText(s.window)}; ${v.state?.window ? `${v.state.window.length} contribution(s) in it` : 'no windowed update yet'}`);
   const current = v.state?.current ?? { estimator: s.start, accuracy: s.startAccuracy, since: s.from };
   out.push(`  current estimator ${current.estimator.ref.uri} (${current.estimator.count} samples), test accuracy ${current.accuracy === null ? 'n/a' : pct(current.accuracy)}, since ${current.since}`);
   out.push(v.state ? `  consumed ${v.state.consumed} object(s), ${v.state.samples} samples, in ${v.state.generation} run(s); state ${v.state.uri}` : '  no run yet');
@@ -74,6 +95,8 @@ export function registerSchedule(program: Command): void {
     .option('--overlap <policy>', `a run due while another runs: ${Object.keys(OVERLAP_POLICIES).join(', ')} (default skip; runs never update the state at once either way)`, overlap)
     .option('--no-pause-on-failure', 'keep the schedule running when a run fails (default: pause it)')
     .option('--paused', 'create it paused')
+    .option('--window <duration>', 'sliding window by age, e.g. 30d: each update also subtracts, exactly, the contributions that arrived longer ago')
+    .option('--window-arrivals <n>', 'sliding window by count: each update keeps only the last n arrivals (subtracting, exactly, the one that left)', positiveInt)
     .option('--store <uri>', 'artifact store for the state and the estimators (default: LIGHTPATH_STORE / LIGHTPATH_S3_BUCKET / local)')
     .option('--json', 'print the description as JSON')
     .action(
@@ -90,6 +113,8 @@ export function registerSchedule(program: Command): void {
           overlap?: OverlapPolicy;
           pauseOnFailure: boolean;
           paused?: boolean;
+          window?: string;
+          windowArrivals?: number;
           store?: string;
           json?: boolean;
         },

@@ -15,7 +15,8 @@
  *   φ(x) = [ReLU(W₁x + b₁); 1] ⊗ [m_g(x); 1]     (row-major, value index major)
  *   logits = φ(x) · W                              (W: glai-estimator.bin, [D, classes])
  * where ReLU(W₁x + b₁) is hidden layer `valueLayer` of the selector and m_g(x) the
- * 0/1 on-mask of hidden layer `gateLayer` (glai-estimator.json, `featureSpec`).
+ * 0/1 on-mask of hidden layer `gateLayer` (glai-estimator.json, `featureSpec`), or the
+ * masks of the layers `gateLayers` stacked when the spec names several.
  */
 
 /** Little-endian float32 array from bytes (an ArrayBuffer or a typed-array view of one). */
@@ -51,21 +52,22 @@ function denseLayers(modelJson, weights) {
  * parsed, `weights` (weights.bin) and `estimatorWeights` (glai-estimator.bin) as bytes.
  */
 export function glaiFromFiles({ modelJson, weights, estimatorJson, estimatorWeights }) {
-  const { valueLayer, gateLayer } = estimatorJson.featureSpec;
+  const { valueLayer, gateLayer, gateLayers } = estimatorJson.featureSpec;
+  const gates = gateLayers ?? [gateLayer];
   const { dim, classes } = estimatorJson;
-  const layers = denseLayers(modelJson, weights).slice(0, Math.max(valueLayer, gateLayer) + 1);
+  const layers = denseLayers(modelJson, weights).slice(0, Math.max(valueLayer, ...gates) + 1);
   const w = float32(estimatorWeights);
-  const gateWidth = layers[gateLayer].units + 1;
+  const gateWidth = gates.reduce((n, g) => n + layers[g].units, 0) + 1;
   if ((layers[valueLayer].units + 1) * gateWidth !== dim || w.length !== dim * classes) {
-    throw new Error(`estimator of dimension ${dim} × ${classes} does not fit the selector's layers ${valueLayer} and ${gateLayer}`);
+    throw new Error(`estimator of dimension ${dim} × ${classes} does not fit the selector's layers ${valueLayer} and ${gates.join(', ')}`);
   }
   const inputDim = layers[0].inputs;
 
-  /** Hidden activations of sample `s`: post-ReLU values of `valueLayer` and the on-units of `gateLayer`. */
+  /** Hidden activations of sample `s`: post-ReLU values of `valueLayer` and those of the gating layers, stacked (on-units > 0). */
   function hidden(x, s) {
     let h = x.subarray(s * inputDim, (s + 1) * inputDim);
     let value = null;
-    let gate = null;
+    const byLayer = new Map();
     layers.forEach((l, k) => {
       const z = Float64Array.from(l.bias);
       for (let i = 0; i < l.inputs; i++) {
@@ -76,10 +78,10 @@ export function glaiFromFiles({ modelJson, weights, estimatorJson, estimatorWeig
       }
       const post = z.map((v) => (v > 0 ? v : 0));
       if (k === valueLayer) value = post;
-      if (k === gateLayer) gate = post;
+      if (gates.includes(k)) byLayer.set(k, post);
       h = post;
     });
-    return { value, gate };
+    return { value, gate: Float64Array.from(gates.flatMap((g) => Array.from(byLayer.get(g)))) };
   }
 
   return {

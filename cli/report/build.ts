@@ -6,11 +6,13 @@
 import type { TopLevelSpec } from 'vega-lite';
 import type { PipelineConfig } from '../../contracts/config.js';
 import type { GlaiOutcome, PipelineResult, SiteOutcome } from '../../contracts/types.js';
+import type { Contribution, ForgetResult } from '../../contracts/forget.js';
 import { runConfig, runMetrics, type RunMetrics, type RunRecord, type SearchMetrics } from '../../client/run-record.js';
 import { type RunInfo } from '../../contracts/runs.js';
 import { accuracyChart, candidateOuiChart, glaiAccuracyChart, lossChart, ouiChart, stabilizationChart, type GlaiBar } from './charts.js';
 import { esc, facts, num, page, pct, table, uriHtml, type Cell, type Section } from './html.js';
 import { renderSvg } from './svg.js';
+import { glaiHeadWidths, glaiLayers } from '../../contracts/glai-head.js';
 
 /** What a report is built from. */
 export interface ReportInput {
@@ -20,6 +22,8 @@ export interface ReportInput {
   temporalNote: string | null;
   /** GLAI retrain/merge (or other pipeline) workflows to show next to the run's own estimator. */
   others: RunInfo[];
+  /** The contributions the run's estimator sums (its manifest's list), when read. */
+  contributions?: Contribution[] | null;
   generatedAt: Date;
 }
 
@@ -31,7 +35,7 @@ export interface Report {
 }
 
 /** A GLAI-producing workflow's outcome (pipeline, retrain or merge), with the extras retrain and merge return. */
-type GlaiResult = GlaiOutcome & { added?: number; merged?: number; sites?: SiteOutcome[] };
+type GlaiResult = GlaiOutcome & { added?: number; merged?: number; sites?: SiteOutcome[] } & Partial<Pick<ForgetResult, 'removed' | 'remaining' | 'exactness' | 'replaces'>>;
 
 /** The GLAI outcome in a workflow's result, or null (not completed, or no GLAI). */
 function glaiOf(w: RunInfo): GlaiResult | null {
@@ -61,6 +65,8 @@ export async function buildReport(input: ReportInput): Promise<Report> {
     sections.push({ id: 'stabilization', title: 'Structure stabilization', body: await stabilizationBody(metrics, config.glai.stabilization, charts) });
   }
   if (metrics.glai || input.others.length) sections.push({ id: 'glai', title: 'GLAI', body: await glaiBody(input, metrics, charts) });
+  const forgets = input.others.filter((w) => w.kind === 'forget');
+  if (input.contributions?.length || forgets.length) sections.push({ id: 'contributions', title: 'Contributions and forgets', body: contributionsBody(input.contributions ?? [], forgets) });
   sections.push({ id: 'artifacts', title: 'Artifacts', body: artifactsBody(input.record) });
   sections.push({ id: 'config', title: 'Config', body: `<details><summary>pipeline config (defaults filled in)</summary><pre>${esc(JSON.stringify(m.config, null, 2))}</pre></details>` });
   const status = `<span class="status-${esc(m.status)}">${esc(m.status)}</span>`;
@@ -77,7 +83,7 @@ function summarySection(input: ReportInput, x: RunMetrics): Section {
   const m = input.record.manifest;
   const c = runConfig(m);
   const w = input.workflow;
-  const widths = (c.model.kind ?? 'mlp') === 'mlp' ? c.model.hidden : c.model.kind === 'cnn' ? [...c.model.filters, ...c.model.dense] : c.model.channels;
+  const widths = (c.model.kind ?? 'mlp') === 'mlp' ? (c.model.hidden ?? []) : c.model.kind === 'cnn' ? [...c.model.filters, ...(c.model.dense ?? [])] : c.model.channels;
   const items: [string, Cell][] = [
     ['run', m.runId],
     ['pipeline', m.pipeline],
@@ -162,6 +168,12 @@ async function searchBody(s: SearchMetrics, band: [number, number], charts: Rend
   return `${summary}${candidates}<div class="charts">${svg}</div><h3>Decision log</h3>${decisions}`;
 }
 
+/** "values of hidden layer 0 gated by the masks of hidden layers 0 and 1". */
+function featureMapText(f: { valueLayer: number; gateLayers: number[] }): string {
+  const gates = f.gateLayers.length === 1 ? `hidden layer ${f.gateLayers[0]}` : `hidden layers ${f.gateLayers.slice(0, -1).join(', ')} and ${f.gateLayers.at(-1)}`;
+  return `values of hidden layer ${f.valueLayer} gated by the masks of ${gates}`;
+}
+
 async function glaiBody(input: ReportInput, x: RunMetrics, charts: Render): Promise<string> {
   const g = x.glai;
   const c = runConfig(input.record.manifest);
@@ -173,8 +185,11 @@ async function glaiBody(input: ReportInput, x: RunMetrics, charts: Render): Prom
       facts([
         ['structure id', { html: `<code>${esc(g.structureId)}</code>` }],
         ['feature dimension', g.featureDim],
-        ['feature map', `values of hidden layer ${c.glai.valueLayer} gated by the masks of ${c.glai.gateLayer === undefined ? 'the last hidden layer' : `hidden layer ${c.glai.gateLayer}`}`],
-        ['ridge λ (relative)', c.glai.lambda],
+        ['feature map', featureMapText(own?.estimator.features ?? glaiLayers(c.glai, glaiHeadWidths({ ...c.model, kind: c.model.kind ?? 'mlp' })?.length ?? 1))],
+        [
+          'ridge λ (relative)',
+          own?.estimator.solve ? `${own.estimator.solve.lambda} (${own.estimator.solve.chosenBy === 'validation' ? 'chosen on the validation statistics' : 'as configured'})` : c.glai.lambda,
+        ],
         ['estimator', estimatorArtifact ? { html: uriHtml(estimatorArtifact.ref.uri) } : null],
         ['estimator samples', own?.estimator.count ?? null],
         ['test accuracy', `estimator ${pct(g.estimatorAccuracy) ?? 'n/a'} vs selector ${pct(g.selectorAccuracy) ?? 'n/a'}`],
@@ -200,6 +215,7 @@ async function glaiBody(input: ReportInput, x: RunMetrics, charts: Render): Prom
       : [
           o.added !== undefined ? `added ${o.added} samples` : '',
           o.merged !== undefined ? `merged ${o.merged} estimators` : '',
+          o.removed ? `forgot ${o.removed.length} contribution(s), ${o.removed.reduce((n, c) => n + c.count, 0)} samples` : '',
           ...(o.sites ?? []).map((s) => `site ${s.site}: ${s.status}${s.error ? ` (${s.error})` : ''}`),
         ]
           .filter(Boolean)
@@ -209,6 +225,36 @@ async function glaiBody(input: ReportInput, x: RunMetrics, charts: Render): Prom
   }
   parts.push(table(['workflow', 'kind', 'status', 'structure', 'samples', 'estimator acc', 'selector acc', 'details'], rows));
   if (bars.length) parts.push(`<div class="charts">${await charts(glaiAccuracyChart(bars))}</div>`);
+  return parts.join('');
+}
+
+/** The run's estimator's contributions, and each forget run given with `--with`: what it removed, the proof, what it replaces. */
+function contributionsBody(list: Contribution[], forgets: RunInfo[]): string {
+  const parts: string[] = [];
+  if (list.length) {
+    parts.push(`<p>The run's estimator sums these statistics artifacts; any of them can be forgotten exactly (<code>lightpath forget</code>).</p>`);
+    parts.push(
+      table(
+        ['contribution', 'samples', 'site', 'arrived', 'source'],
+        list.map((c): Cell[] => [{ html: `<code>${esc(c.id)}</code>` }, c.count, c.site, c.arrivedAt, c.source]),
+      ),
+    );
+  }
+  if (forgets.length) {
+    const rows = forgets.map((w): Cell[] => {
+      const r = w.result as ForgetResult | null;
+      return [
+        w.runId,
+        w.status,
+        r ? r.removed.map((c) => `${c.id.slice(0, 12)}… (${c.count}${c.site ? `, site ${c.site}` : ''})`).join(', ') : null,
+        r?.remaining.length ?? null,
+        r ? num(r.exactness.relativeDifference) : null,
+        r ? { html: uriHtml(r.replaces.ref.uri) } : null,
+        r ? { html: uriHtml(r.estimator.ref.uri) } : null,
+      ];
+    });
+    parts.push('<h3>Forgets</h3>', table(['workflow', 'status', 'removed', 'remaining', 'proof (relative difference)', 'replaces', 'new estimator'], rows));
+  }
   return parts.join('');
 }
 

@@ -5,19 +5,37 @@
  * `wasm-kernels/` and the stock kernels. Matmuls are most of an MLP's training
  * step and convolutions most of a CNN's; the addon runs them on native SIMD
  * (AVX2/AVX-512) code that wasm's 128-bit SIMD cannot reach.
+ *
+ * The rest of a training step is elementwise passes, and it adds those where the
+ * profile of an MLP's and a CNN's step found the time (bench/kernels.ts): one
+ * fused optimizer update over all variables (fused-ops.ts), MaxPool and
+ * MaxPoolGrad, the bias addition, the bias gradient (Sum), ReLU and its gradient,
+ * each one native pass instead of several wasm ones.
  */
 import * as tf from '@tensorflow/tfjs';
-import { hasMark, registerMarked, type WasmKernelFunc } from './wasm-kernels/common.js';
+import { hasMark, registerMarked, type WasmAnyKernelFunc } from './wasm-kernels/common.js';
 import { nativeBatchMatMul, nativeFusedMatMul } from './native/matmul.js';
 import { nativeConv2D, nativeConv2DBackpropFilter, nativeConv2DBackpropInput } from './native/conv2d.js';
+import { nativeAdamWUpdate, nativeSgdUpdate } from './native/update.js';
+import { nativeMaxPool, nativeMaxPoolGrad } from './native/pool.js';
+import { nativeAdd, nativeRelu, nativeReluGrad, nativeSum } from './native/bias.js';
 import { nativeBlas, type NativeBlas, type NativeStatus } from './native/addon.js';
+import { ADAMW_UPDATE, RELU_GRAD, SGD_UPDATE, registerReluGradient } from './fused-ops.js';
 
-const KERNELS: [string, (blas: NativeBlas) => WasmKernelFunc][] = [
+const KERNELS: [string, (blas: NativeBlas) => WasmAnyKernelFunc][] = [
   [tf.BatchMatMul, nativeBatchMatMul],
   [tf._FusedMatMul, nativeFusedMatMul],
   [tf.Conv2D, nativeConv2D],
   [tf.Conv2DBackpropFilter, nativeConv2DBackpropFilter],
   [tf.Conv2DBackpropInput, nativeConv2DBackpropInput],
+  [tf.MaxPool, nativeMaxPool],
+  [tf.MaxPoolGrad, nativeMaxPoolGrad],
+  [tf.Add, nativeAdd],
+  [tf.Sum, nativeSum],
+  [tf.Relu, nativeRelu],
+  [RELU_GRAD, nativeReluGrad],
+  [ADAMW_UPDATE, nativeAdamWUpdate],
+  [SGD_UPDATE, nativeSgdUpdate],
 ];
 
 /** The kernel names the native provider replaces. */
@@ -38,6 +56,7 @@ export function registerNativeKernels(): NativeStatus {
   const status = nativeBlas();
   if (!status.active) return status;
   if (tf.findBackend('wasm') == null) throw new Error('registerNativeKernels: the wasm backend is not initialized');
+  registerReluGradient();
   for (const [name, make] of KERNELS) {
     if (hasMark(name, MARK)) continue;
     const current = tf.getKernel(name, 'wasm');

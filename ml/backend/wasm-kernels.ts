@@ -10,11 +10,12 @@
  * backend's own XNNPACK-backed kernels (each file explains its construction).
  * Two general kernels on every training step are replaced as well: Sum over
  * leading axes (bias gradients) and Identity (a copy, run for every tensor a
- * custom gradient saves). One op is lightpath's own: PairHamming, OUI's
- * per-pair distance of on/off patterns.
+ * custom gradient saves). Lightpath's own ops: PairHamming, OUI's per-pair
+ * distance of on/off patterns, and a classifier's loss with its accuracy count
+ * (softmax-xent.ts, fused-loss.ts).
  */
 import * as tf from '@tensorflow/tfjs';
-import { hasMark, registerMarked, stockConfig, type WasmKernelFunc } from './wasm-kernels/common.js';
+import { hasMark, registerMarked, stockConfig, type WasmAnyKernelFunc } from './wasm-kernels/common.js';
 import { batchMatMul } from './wasm-kernels/matmul.js';
 import { conv2DBackpropFilter, conv2DBackpropInput } from './wasm-kernels/conv2d.js';
 import { depthwiseConv2dNativeBackpropFilter, depthwiseConv2dNativeBackpropInput } from './wasm-kernels/depthwise.js';
@@ -23,8 +24,10 @@ import { unsortedSegmentSum } from './wasm-kernels/segment.js';
 import { sum } from './wasm-kernels/sum.js';
 import { identity } from './wasm-kernels/identity.js';
 import { PAIR_HAMMING, pairHamming } from './wasm-kernels/pair-hamming.js';
+import { softmaxXent, softmaxXentGrad } from './wasm-kernels/softmax-xent.js';
+import { SOFTMAX_XENT, SOFTMAX_XENT_GRAD } from './fused-ops.js';
 
-const KERNELS: [string, WasmKernelFunc][] = [
+const KERNELS: [string, WasmAnyKernelFunc][] = [
   [tf.BatchMatMul, batchMatMul],
   [tf.Conv2DBackpropFilter, conv2DBackpropFilter],
   [tf.Conv2DBackpropInput, conv2DBackpropInput],
@@ -35,6 +38,8 @@ const KERNELS: [string, WasmKernelFunc][] = [
   [tf.Sum, sum],
   [tf.Identity, identity],
   [PAIR_HAMMING, pairHamming],
+  [SOFTMAX_XENT, softmaxXent],
+  [SOFTMAX_XENT_GRAD, softmaxXentGrad],
 ];
 
 /** The kernel names `registerWasmTrainingKernels` replaces or adds. */

@@ -109,29 +109,49 @@ export function concatDatasets(sets: Dataset[]): Dataset {
  */
 export function standardization(train: Dataset, keep?: boolean[]): { mean: number[]; std: number[] } {
   const dim = sampleSize(train.shape);
-  const sum = new Float64Array(dim);
-  const sq = new Float64Array(dim);
-  for (let n = 0; n < train.count; n++) {
-    for (let k = 0; k < dim; k++) {
-      const v = train.x[n * dim + k]!;
-      sum[k]! += v;
-      sq[k]! += v * v;
-    }
+  const sums = new StandardizationSums(dim);
+  for (let n = 0; n < train.count; n++) sums.add(train.x, n * dim);
+  return sums.result(keep);
+}
+
+/** The float64 sums `standardization` takes, added a sample at a time (a table streamed row by row adds its training rows here, in the same order: the same statistics). */
+export class StandardizationSums {
+  private readonly sum: Float64Array;
+  private readonly sq: Float64Array;
+  private count = 0;
+
+  constructor(private readonly dim: number) {
+    this.sum = new Float64Array(dim);
+    this.sq = new Float64Array(dim);
   }
-  const mean: number[] = [];
-  const std: number[] = [];
-  for (let k = 0; k < dim; k++) {
-    if (keep?.[k] || train.count === 0) {
-      mean.push(0);
-      std.push(1);
-      continue;
+
+  /** Adds the sample at `x[offset…offset + dim)`. */
+  add(x: ArrayLike<number>, offset = 0): void {
+    for (let k = 0; k < this.dim; k++) {
+      const v = x[offset + k]!;
+      this.sum[k]! += v;
+      this.sq[k]! += v * v;
     }
-    const m = sum[k]! / train.count;
-    const v = Math.max(0, sq[k]! / train.count - m * m);
-    mean.push(m);
-    std.push(v > 1e-12 ? Math.sqrt(v) : 1);
+    this.count++;
   }
-  return { mean, std };
+
+  /** Mean and std per input (see `standardization`). */
+  result(keep?: boolean[]): { mean: number[]; std: number[] } {
+    const mean: number[] = [];
+    const std: number[] = [];
+    for (let k = 0; k < this.dim; k++) {
+      if (keep?.[k] || this.count === 0) {
+        mean.push(0);
+        std.push(1);
+        continue;
+      }
+      const m = this.sum[k]! / this.count;
+      const v = Math.max(0, this.sq[k]! / this.count - m * m);
+      mean.push(m);
+      std.push(v > 1e-12 ? Math.sqrt(v) : 1);
+    }
+    return { mean, std };
+  }
 }
 
 /** `d` with every input standardised in place: (x − mean) / std (float32 data only). */

@@ -23,8 +23,17 @@ export interface DataFiles {
   list(): Promise<{ files: DataFile[]; emptyDirs: string[] }>;
   /** A file's bytes. */
   read(name: string): Promise<Uint8Array>;
+  /** Bytes `start` (inclusive) to `end` (exclusive) of a file: what streaming readers read a file by (absent: they read it whole, once). */
+  readRange?(name: string, start: number, end: number): Promise<Uint8Array>;
   /** How messages name a file: its path or URI. */
   describe(name: string): string;
+}
+
+/** A reader of byte ranges of one file of `src`: its `readRange`, else slices of the whole file read once. */
+export function rangeReader(src: DataFiles, name: string): (start: number, end: number) => Promise<Uint8Array> {
+  if (src.readRange) return (start, end) => src.readRange!(name, start, end);
+  let whole: Promise<Uint8Array> | null = null;
+  return async (start, end) => (await (whole ??= src.read(name))).subarray(start, end);
 }
 
 /** The lower-cased extension of a name (`.csv`), or ''. */

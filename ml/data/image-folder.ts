@@ -81,8 +81,25 @@ function splitOf(files: DataFile[], emptyDirs: string[], prefix: string, src: Da
   return { byClass, prefix };
 }
 
-/** Reads an image folder (see the module comment). */
-export async function readImageFolder(src: DataFiles, opts: ImageFolderOptions = {}): Promise<SourceData> {
+/** One image file of a split and its class index. */
+export interface ImageFile {
+  name: string;
+  label: number;
+}
+
+/** What reading an image folder decodes, found from its listing and first image: classes, files per split, size and colour. */
+export interface ImageFolderPlan {
+  classNames: string[];
+  train: ImageFile[];
+  /** The `test/` split's files, or null when the folder has none. */
+  test: ImageFile[] | null;
+  size: [number, number];
+  color: 'grayscale' | 'rgb';
+  skipUnreadable: boolean;
+}
+
+/** Plans the reading of an image folder (see the module comment); decodes only the first image, when size or colour is not given. */
+export async function planImageFolder(src: DataFiles, opts: ImageFolderOptions = {}): Promise<ImageFolderPlan> {
   const { files, emptyDirs } = await src.list();
   const tops = new Set(files.map((f) => f.name.split('/')[0]!));
   const splitLayout = tops.has('train') && files.some((f) => f.name.startsWith('train/') && f.name.split('/').length >= 3 && isImage(f.name));
@@ -101,25 +118,35 @@ export async function readImageFolder(src: DataFiles, opts: ImageFolderOptions =
       .sort()
       .map((name) => ({ name, label })),
   );
-  const testFiles = test ? classNames.flatMap((c, label) => (test.byClass.get(c) ?? []).sort().map((name) => ({ name, label }))) : [];
-
+  const testFiles = test ? classNames.flatMap((c, label) => (test.byClass.get(c) ?? []).sort().map((name) => ({ name, label }))) : null;
+  const skipUnreadable = opts.skipUnreadable ?? false;
   let size = opts.size ?? ref?.size ?? null;
   let color = opts.color && opts.color !== 'auto' ? opts.color : (ref?.color ?? null);
   if (!size || !color) {
-    const first = await firstReadable(src, trainFiles, opts.skipUnreadable ?? false);
+    const first = await firstReadable(src, trainFiles, skipUnreadable);
     size ??= [first.height, first.width];
     color ??= first.rgb ? 'rgb' : 'grayscale';
   }
-  const decoder = { size, channels: color === 'rgb' ? 3 : 1, skip: opts.skipUnreadable ?? false };
-  const trainSet = await decodeAll(src, trainFiles, classNames, decoder);
-  const testSet = test ? await decodeAll(src, testFiles, classNames, decoder) : null;
-  if (trainSet.count === 0) throw new InvalidInputError(`${src.location}: none of its ${trainFiles.length} training images could be read`);
-  const pre = (d: { resized: number; skipped: number }): Preprocessing => ({ kind: 'images', size, color, scale: 1 / 255, resized: d.resized, skipped: d.skipped });
-  return {
-    train: { ...trainSet, preprocessing: pre(trainSet) },
-    test: testSet ? { ...testSet, preprocessing: pre(testSet) } : null,
-    format: 'images',
-  };
+  return { classNames, train: trainFiles, test: testFiles, size, color, skipUnreadable };
+}
+
+/** Bytes one decoded image of `plan` takes (uint8 pixels). */
+export const imageBytes = (plan: ImageFolderPlan): number => plan.size[0] * plan.size[1] * (plan.color === 'rgb' ? 3 : 1);
+
+/** Decodes `files` (of `plan`, in this order) into a data set; unreadable ones are refused or, with `skipUnreadable`, skipped and counted. */
+export async function decodeImageFiles(src: DataFiles, plan: ImageFolderPlan, files: ImageFile[]): Promise<Dataset & { preprocessing: { kind: 'images' } }> {
+  const d = await decodeAll(src, files, plan.classNames, { size: plan.size, channels: plan.color === 'rgb' ? 3 : 1, skip: plan.skipUnreadable });
+  const { resized, skipped, ...set } = d;
+  return { ...set, preprocessing: { kind: 'images', size: plan.size, color: plan.color, scale: 1 / 255, resized, skipped } };
+}
+
+/** Reads an image folder (see the module comment). */
+export async function readImageFolder(src: DataFiles, opts: ImageFolderOptions = {}): Promise<SourceData> {
+  const plan = await planImageFolder(src, opts);
+  const trainSet = await decodeImageFiles(src, plan, plan.train);
+  const testSet = plan.test ? await decodeImageFiles(src, plan, plan.test) : null;
+  if (trainSet.count === 0) throw new InvalidInputError(`${src.location}: none of its ${plan.train.length} training images could be read`);
+  return { train: trainSet, test: testSet, format: 'images' };
 }
 
 async function firstReadable(src: DataFiles, files: { name: string }[], skip: boolean): Promise<{ height: number; width: number; rgb: boolean }> {

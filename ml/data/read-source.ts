@@ -8,16 +8,18 @@
  *   a folder/prefix of class folders of images                → image-folder.ts
  *
  * A table folder's files are one table (same columns); files under `test/` or named
- * `test.<ext>` are its test split. IDX folders, `.lpb` bundles and the built-in data
+ * `test.<ext>` are its test split; a table too large to parse whole is streamed instead
+ * (`tableStream`, table-stream.ts). IDX folders, `.lpb` bundles and the built-in data
  * sets are read by the activities' source layer.
  */
 import { InvalidInputError } from '../../contracts/errors.js';
 import { subsetOf, type Preprocessing, type SourceData } from './dataset.js';
 import { extensionOf, mapLimit, type DataFile, type DataFiles } from './files.js';
-import { looksLikeImageFolder, readImageFolder } from './image-folder.js';
+import { looksLikeImageFolder, planImageFolder, readImageFolder, type ImageFolderPlan } from './image-folder.js';
 import { parseCsv } from './csv.js';
 import { parseParquet } from './parquet.js';
 import { buildTable, type TablePart } from './table.js';
+import type { StreamedTable } from './table-stream.js';
 import { numpySource, parseNpy, parseNpz, type NpyArray } from './numpy.js';
 import { cifarKind, readCifar } from './cifar.js';
 
@@ -81,12 +83,36 @@ export async function readDataSource(src: DataFiles, opts: ReadOptions = {}): Pr
   }
 }
 
-async function readTable(src: DataFiles, files: DataFile[], format: 'csv' | 'parquet', opts: ReadOptions): Promise<SourceData> {
+/** The reading plan of `src` when it is an image folder (read image by image, e.g. into shards), else null. */
+export async function imageFolderPlan(src: DataFiles, opts: ReadOptions = {}): Promise<ImageFolderPlan | null> {
+  const { files } = await src.list();
+  const format = opts.format && opts.format !== 'auto' ? opts.format : detectFormat(files, src.single);
+  if (format !== 'images' || files.length === 0) return null;
+  return planImageFolder(src, { size: opts.imageSize, color: opts.color, skipUnreadable: opts.skipUnreadable, reference: opts.reference });
+}
+
+/** The table files of `src` (a table's format), training ones and test ones (see the module comment). */
+function tableFiles(src: DataFiles, files: DataFile[], format: 'csv' | 'parquet'): { trainFiles: DataFile[]; testFiles: DataFile[] } {
   const mine = files.filter((f) => TABLE_EXT[extensionOf(f.name)] === format);
   if (!mine.length) throw new InvalidInputError(`${src.location}: no .${format} files`);
   const trainFiles = mine.filter((f) => !isTestFile(f.name));
   const testFiles = mine.filter((f) => isTestFile(f.name));
   if (!trainFiles.length) throw new InvalidInputError(`${src.location}: only test files (${testFiles.map((f) => f.name).join(', ')}); training data is every other .${format} file`);
+  return { trainFiles, testFiles };
+}
+
+/** `src` as a table to stream (table-stream.ts) when it is a CSV or Parquet table, else null. */
+export async function tableStream(src: DataFiles, opts: ReadOptions = {}): Promise<StreamedTable | null> {
+  const { files } = await src.list();
+  const format = opts.format && opts.format !== 'auto' ? opts.format : detectFormat(files, src.single);
+  if ((format !== 'csv' && format !== 'parquet') || files.length === 0) return null;
+  const { trainFiles, testFiles } = tableFiles(src, files, format);
+  const ref = (f: DataFile) => ({ name: f.name, bytes: f.bytes });
+  return { src, format, train: trainFiles.map(ref), test: testFiles.map(ref) };
+}
+
+async function readTable(src: DataFiles, files: DataFile[], format: 'csv' | 'parquet', opts: ReadOptions): Promise<SourceData> {
+  const { trainFiles, testFiles } = tableFiles(src, files, format);
   const parse = async (f: DataFile): Promise<TablePart> => {
     const bytes = await src.read(f.name);
     return format === 'csv' ? parseCsv(bytes, src.describe(f.name)) : parseParquet(bytes, src.describe(f.name));

@@ -101,7 +101,7 @@ export interface ValueWeights {
 export function valueLogits(selector: SelectorWeights, kernels: tf.Tensor2D[], biases: tf.Tensor1D[], x: tf.Tensor2D): tf.Tensor2D {
   return tf.tidy(() => {
     const { masks } = selectorPass(selector, x);
-    let h: tf.Tensor2D = x;
+    let h: tf.Tensor2D = selector.trunk ? selector.trunk(x) : x;
     for (let l = 0; l < kernels.length - 1; l++) h = tf.matMul(h, kernels[l]!).add(biases[l]!).mul(masks[l]!);
     return tf.matMul(h, kernels.at(-1)!).add(biases.at(-1)!);
   });

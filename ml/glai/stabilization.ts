@@ -66,7 +66,28 @@ export class StabilityTracker {
 
   /** Change since the last call (or `reset`) given the model's weights as read now; the current state becomes the reference. */
   async step(model: tf.LayersModel, weights: Float32Array[]): Promise<StabilityStep> {
-    const patterns = await this.patternsOf(model);
+    return this.compare(await this.patternsOf(model), weights);
+  }
+
+  /**
+   * `reset` then `step` read synchronously (dataSync): per-step tracking from a
+   * training loop's batch hook, every N optimiser steps rather than every epoch.
+   */
+  stepSync(model: tf.LayersModel): StabilityStep | null {
+    const weights = model.weights.map((w) => w.read().dataSync() as Float32Array);
+    const masks = this.patternMask(model);
+    const patterns = masks.dataSync() as Uint8Array;
+    masks.dispose();
+    if (!this.patterns) {
+      this.patterns = patterns;
+      this.weights = weights;
+      return null;
+    }
+    return this.compare(patterns, weights);
+  }
+
+  /** Flipped share of pattern bits and relative weight change against the reference; the given state becomes the reference. */
+  private compare(patterns: Uint8Array, weights: Float32Array[]): StabilityStep {
     let flipped = 0;
     for (let i = 0; i < patterns.length; i++) flipped += patterns[i]! ^ this.patterns![i]!;
     let diff = 0;
@@ -96,7 +117,15 @@ export class StabilityTracker {
 
   /** On/off bits of every ReLU-type activation on the probe set, one byte per bit. */
   private async patternsOf(model: tf.LayersModel): Promise<Uint8Array> {
-    const masks = tf.tidy(() => {
+    const masks = this.patternMask(model);
+    const bits = (await masks.data()) as Uint8Array;
+    masks.dispose();
+    return bits;
+  }
+
+  /** The probe set's on/off bits as a bool tensor. */
+  private patternMask(model: tf.LayersModel): tf.Tensor {
+    return tf.tidy(() => {
       const { activations } = forwardCapture(model, this.probe, false);
       return activations.length
         ? tf.concat(
@@ -105,8 +134,5 @@ export class StabilityTracker {
           )
         : tf.zeros([0], 'bool');
     });
-    const bits = (await masks.data()) as Uint8Array;
-    masks.dispose();
-    return bits;
   }
 }

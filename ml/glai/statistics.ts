@@ -1,26 +1,24 @@
 /**
  * GLAI's one-pass trainer (METHODS.md §3, consequence 1): sufficient statistics
- * A = Σ φ(x)φ(x)ᵀ and B = Σ φ(x)yᵀ (y one-hot), then W solves (A + λ'I)W = B.
+ * A = Σ φ(x)φ(x)ᵀ and B = Σ φ(x)yᵀ (y one-hot); ml/glai/solve.ts solves them.
  *
  * Per batch φ is computed on the tensor backend; the products then run either on
  * the native BLAS provider in float64 (where it is built: exact products, float64
  * sums) or on the tensor backend in float32, split so they are (nearly) exact (see
  * `accumulateStats`); the running sums are kept on the host in float64, so
- * accumulating many batches loses nothing. The solve is LAPACK's Cholesky (dposv)
- * with the native provider, ml-matrix's otherwise.
+ * accumulating many batches loses nothing.
  * Statistics add: incremental retraining adds a new shard's statistics (reading only
  * the new samples) and merging sums those of several sites — both give exactly what
- * training on the union would (consequences 2 and 3). The ridge term is scaled to
- * the data, λ' = λ·trace(A)/D, and is a function of the summed statistics only, so
- * that equality holds for the solved weights too.
+ * training on the union would (consequences 2 and 3); the solve is a function of
+ * the summed statistics only, so that equality holds for the solved weights too.
  */
 import * as tf from '@tensorflow/tfjs';
-import { CholeskyDecomposition, Matrix } from 'ml-matrix';
-import { gatedFeatures, type FeatureSpec } from './features.js';
+import { gatedFeatures, sameFeatureMap, type FeatureSpec } from './features.js';
 import type { SelectorWeights } from './selector.js';
 import type { LabelledData } from '../train/data.js';
 import { InvalidInputError } from '../../contracts/errors.js';
 import { nativeBlas, type NativeBlas } from '../backend/native/addon.js';
+import { activeBlas, ridgeSolve } from './solve.js';
 
 /** Sufficient statistics of a linear estimator on one structure. */
 export interface LinearStats {
@@ -121,7 +119,7 @@ export function addStats(parts: LinearStats[]): LinearStats {
     if (p.structureId !== first.structureId) {
       throw new InvalidInputError(`cannot merge estimators of different structures: ${first.structureId} and ${p.structureId}`);
     }
-    if (p.dim !== first.dim || p.classes !== first.classes || JSON.stringify(p.spec) !== JSON.stringify(first.spec)) {
+    if (p.dim !== first.dim || p.classes !== first.classes || !sameFeatureMap(p.spec, first.spec)) {
       throw new InvalidInputError(`cannot merge estimators with different feature maps on structure ${first.structureId}`);
     }
   }
@@ -135,39 +133,9 @@ export function addStats(parts: LinearStats[]): LinearStats {
 }
 
 /**
- * Solves (A + λ·trace(A)/D·I)W = B by Cholesky — LAPACK's on the native provider
- * (`blas`, default: the loaded one), ml-matrix's otherwise; returns W row-major
- * [dim, classes] (float64).
+ * Plain ridge (A + λ·trace(A)/D·I)W = B at a fixed λ, toward zero (ml/glai/solve.ts's
+ * `ridgeSolve`; `blas`, default: the loaded native provider); W row-major [dim, classes].
  */
 export function solveStats(stats: LinearStats, lambda: number, blas: NativeBlas | null = activeBlas()): Float64Array {
-  const d = stats.dim;
-  let trace = 0;
-  for (let i = 0; i < d; i++) trace += stats.a[i * d + i]!;
-  const ridge = (lambda * trace) / d || lambda;
-  if (blas) {
-    const a = Float64Array.from(stats.a);
-    for (let i = 0; i < d; i++) a[i * d + i]! += ridge;
-    const x = Float64Array.from(stats.b);
-    if (blas.spdSolve(a, x, d, stats.classes) !== 0) throw notPositiveDefinite(lambda);
-    return x;
-  }
-  const a = new Matrix(d, d);
-  for (let i = 0; i < d; i++) for (let j = 0; j < d; j++) a.set(i, j, stats.a[i * d + j]! + (i === j ? ridge : 0));
-  const chol = new CholeskyDecomposition(a);
-  if (!chol.isPositiveDefinite()) throw notPositiveDefinite(lambda);
-  const b = new Matrix(d, stats.classes);
-  for (let i = 0; i < d; i++) for (let k = 0; k < stats.classes; k++) b.set(i, k, stats.b[i * stats.classes + k]!);
-  const w = chol.solve(b);
-  const out = new Float64Array(d * stats.classes);
-  for (let i = 0; i < d; i++) for (let k = 0; k < stats.classes; k++) out[i * stats.classes + k] = w.get(i, k);
-  return out;
-}
-
-function activeBlas(): NativeBlas | null {
-  const native = nativeBlas();
-  return native.active ? native.blas : null;
-}
-
-function notPositiveDefinite(lambda: number): InvalidInputError {
-  return new InvalidInputError(`GLAI statistics are not positive definite (λ = ${lambda}); raise glai.lambda`);
+  return ridgeSolve(stats, lambda, new Float64Array(stats.dim).fill(1), null, 0, blas);
 }

@@ -1,5 +1,4 @@
 /** In-memory labelled data for training: flat float32 features on the host. */
-
 export interface LabelledData {
   /** Features, row-major [count, dim]. */
   x: Float32Array;
@@ -10,12 +9,42 @@ export interface LabelledData {
   classes: number;
 }
 
-/** Copies rows `idx[from..to)` of `data` into `xb`/`yb` (host-side batch assembly, no tensor slicing). */
-export function gatherBatch(data: LabelledData, idx: Int32Array | number[], from: number, to: number, xb: Float32Array, yb: Int32Array): void {
-  const d = data.dim;
+/** One shard of a split as stored: uint8 pixels (model inputs × 1/255) or float features, and labels. */
+export interface DataPart {
+  x: Uint8Array | Float32Array;
+  y: Int32Array;
+  count: number;
+}
+
+/**
+ * A split too large for memory, read one shard at a time (storage cut it into shards of
+ * bounded size when it was prepared): `shardCounts[i]` samples in shard i, `load(i)` reads it.
+ */
+export interface ShardedData {
+  count: number;
+  dim: number;
+  classes: number;
+  shardCounts: number[];
+  load(i: number): Promise<DataPart>;
+}
+
+/** Training or evaluation data: all in memory, or shard by shard. */
+export type SplitData = LabelledData | ShardedData;
+
+/** Whether `d` is read shard by shard. */
+export const isSharded = (d: SplitData): d is ShardedData => 'shardCounts' in d;
+
+/**
+ * Host-side batch assembly (no tensor slicing): copies rows `idx[from..to)` of `part`
+ * into `xb`/`yb` starting at batch row `at`; uint8 pixels become v / 255 (the float32
+ * value `rawSplitToData` gives them, so a batch is the same however its rows were stored).
+ */
+export function gatherRows(part: DataPart, dim: number, idx: ArrayLike<number>, from: number, to: number, xb: Float32Array, yb: Int32Array, at: number): void {
   for (let r = from; r < to; r++) {
     const i = idx[r]!;
-    xb.set(data.x.subarray(i * d, (i + 1) * d), (r - from) * d);
-    yb[r - from] = data.y[i]!;
+    const out = (at + r - from) * dim;
+    if (part.x instanceof Float32Array) xb.set(part.x.subarray(i * dim, (i + 1) * dim), out);
+    else for (let k = 0; k < dim; k++) xb[out + k] = part.x[i * dim + k]! / 255;
+    yb[at + r - from] = part.y[i]!;
   }
 }

@@ -7,8 +7,14 @@
  *   Hutter: w ← w − lr·wd·w beside the Adam step) or coupled L2 (g ← g + wd·w).
  * - `sgd`: SGD with momentum, PyTorch form (b ← μ·b + g; w ← w − lr·b), same two
  *   weight-decay modes. Coupled L2 on SGD is what the OUI paper's runs used.
+ *
+ * Where the backend has a fused update kernel (ml/backend/fused-ops.ts: the
+ * native provider's), one kernel call updates every variable; it runs the same
+ * float32 operations in the same order as the ops below, so the bits, and a
+ * resumed checkpoint, are the same either way.
  */
 import * as tf from '@tensorflow/tfjs';
+import { ADAMW_UPDATE, DECAY_MODES, SGD_UPDATE, fusedUpdate, hasKernel } from '../backend/fused-ops.js';
 
 export type WeightDecayMode = 'decoupled' | 'coupled';
 
@@ -41,13 +47,14 @@ export class Optimizer {
 
   private ensureSlots(vars: tf.Variable[]): void {
     if (this.slots.length) return;
-    this.slots = Array.from({ length: this.slotCount() }, () => vars.map((v) => tf.variable(tf.zerosLike(v), false)));
+    this.slots = Array.from({ length: this.slotCount() }, () => vars.map((v) => tf.tidy(() => tf.variable(tf.zerosLike(v), false))));
   }
 
   /** Applies one update with learning rate `lr` to `vars` given their gradients (same order). */
   apply(vars: tf.Variable[], grads: tf.Tensor[], lr: number): void {
     this.ensureSlots(vars);
     this.step += 1;
+    if (this.applyFused(vars, grads, lr)) return;
     const { weightDecay: wd, weightDecayMode: mode } = this.spec;
     tf.tidy(() => {
       if (this.spec.name === 'adamw') {
@@ -82,6 +89,31 @@ export class Optimizer {
     });
   }
 
+  /** The update as one fused kernel where the backend has it (all float32); false where it does not. */
+  private applyFused(vars: tf.Variable[], grads: tf.Tensor[], lr: number): boolean {
+    const adam = this.spec.name === 'adamw';
+    const kernel = adam ? ADAMW_UPDATE : SGD_UPDATE;
+    if (!hasKernel(kernel) || [...vars, ...grads].some((t) => t.dtype !== 'float32')) return false;
+    const wd = this.spec.weightDecay;
+    const head = [lr, wd, wd > 0 ? DECAY_MODES[this.spec.weightDecayMode] : DECAY_MODES.none];
+    let params: number[];
+    if (adam) {
+      const b1 = this.spec.beta1 ?? 0.9;
+      const b2 = this.spec.beta2 ?? 0.999;
+      params = [...head, b1, 1 - b1, b2, 1 - b2, 1 - Math.pow(b1, this.step), 1 - Math.pow(b2, this.step), this.spec.epsilon ?? 1e-8];
+    } else {
+      params = [...head, this.spec.momentum ?? 0.9];
+    }
+    const groups = vars.map((w, k) => [w, grads[k]!, ...this.slots.map((s) => s[k]!)]);
+    const updated = fusedUpdate(kernel, groups, params);
+    updated.forEach(([w, ...slots], k) => {
+      vars[k]!.assign(w!);
+      slots.forEach((t, s) => this.slots[s]![k]!.assign(t));
+    });
+    tf.dispose(updated.flat());
+    return true;
+  }
+
   /** Reads the state back (asynchronously) for a checkpoint. */
   async state(): Promise<OptimizerState> {
     const slots: Float32Array[] = [];
@@ -95,7 +127,7 @@ export class Optimizer {
     this.step = state.step;
     if (!state.slots.length) return;
     const n = vars.length;
-    this.slots = Array.from({ length: this.slotCount() }, (_, s) => vars.map((v, k) => tf.variable(tf.tensor(state.slots[s * n + k]!, v.shape), false)));
+    this.slots = Array.from({ length: this.slotCount() }, (_, s) => vars.map((v, k) => tf.tidy(() => tf.variable(tf.tensor(state.slots[s * n + k]!, v.shape), false))));
   }
 
   /** Frees the slot variables. */

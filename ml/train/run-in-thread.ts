@@ -7,7 +7,7 @@
  * stays free whatever the model, and two trainings can use two cores.
  */
 import { Worker } from 'node:worker_threads';
-import type { TrainJob, ThreadMessage } from './thread-protocol.js';
+import type { HostMessage, HostSplit, ThreadSplit, TrainJob, ThreadMessage } from './thread-protocol.js';
 import type { EpochMetrics, TrainCheckpoint } from './trainer.js';
 import type { ModelParts } from '../models/io.js';
 import { preferredBackend, preferredGpu, type BackendInfo } from '../backend/select.js';
@@ -48,18 +48,38 @@ function spawnThread(workerData: TrainJob): Worker {
   return new Worker(boot, { eval: true, workerData });
 }
 
+/** What of a split travels to the thread (a sharded split's reader stays with the host). */
+const threadSplit = (s: HostSplit): ThreadSplit => ('load' in s ? { count: s.count, dim: s.dim, classes: s.classes, shardCounts: s.shardCounts } : s);
+
+/** Answers a thread's request for a shard of a sharded split. */
+async function answerLoad(worker: Worker, split: HostSplit | null, id: number, shard: number): Promise<void> {
+  let answer: HostMessage;
+  try {
+    if (!split || !('load' in split)) throw new Error(`the thread asked for shard ${shard} of a split that is not sharded`);
+    answer = { type: 'shard', id, split: await split.load(shard) };
+  } catch (e) {
+    const err = e as Error & { nonRetryable?: boolean };
+    answer = { type: 'shard-error', id, name: err.name, message: err.message, nonRetryable: err.nonRetryable === true };
+  }
+  worker.postMessage(answer);
+}
+
 /**
- * Trains `job` in a new thread; resolves with the final checkpoint and model.
+ * Trains `job` in a new thread; resolves with the final checkpoint and model. A
+ * sharded split's shards are read here, in the host, when the thread asks for them.
  * Where the thread may train on wasm, the native BLAS addon is loaded here first,
  * in the host's main thread, which is where its OpenBLAS core can be chosen
  * (native/core.ts); while the thread runs it counts as one of the trainings that
  * share the cores (native/threads.ts).
  */
-export function trainInThread(job: Omit<TrainJob, 'stopFlag' | 'backend' | 'gpu'>, hooks: ThreadHooks = {}): Promise<{ checkpoint: TrainCheckpoint; model: ModelParts; backend: BackendInfo }> {
+export function trainInThread(
+  job: Omit<TrainJob, 'stopFlag' | 'backend' | 'gpu' | 'train' | 'val'> & { train: HostSplit; val: HostSplit | null },
+  hooks: ThreadHooks = {},
+): Promise<{ checkpoint: TrainCheckpoint; model: ModelParts; backend: BackendInfo }> {
   const forced = preferredBackend();
   if (forced === undefined || forced === 'wasm') nativeBlas();
   const stopFlag = new SharedArrayBuffer(4);
-  const worker = spawnThread({ ...job, stopFlag, backend: forced, gpu: preferredGpu() });
+  const worker = spawnThread({ ...job, train: threadSplit(job.train), val: job.val && threadSplit(job.val), stopFlag, backend: forced, gpu: preferredGpu() });
   const done = trainingStarted();
   const onAbort = () => Atomics.store(new Int32Array(stopFlag), 0, 1);
   hooks.signal?.addEventListener('abort', onAbort, { once: true });
@@ -74,6 +94,8 @@ export function trainInThread(job: Omit<TrainJob, 'stopFlag' | 'backend' | 'gpu'
       reject(e);
     };
     worker.on('message', (m: ThreadMessage) => {
+      // Shard reads run beside the ordered handling (a checkpoint being written does not hold up the next shard).
+      if (m.type === 'load') return void answerLoad(worker, m.split === 'train' ? job.train : job.val, m.id, m.shard);
       chain = chain
         .then(async () => {
           // Once the attempt has failed, messages the thread sent before it was stopped (queued checkpoints) are dropped.

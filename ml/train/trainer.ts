@@ -1,8 +1,9 @@
 /**
  * The training loop: mini-batch training of a classifier (any layers model) with seeded
- * shuffling, OUI measured on the training forward pass (METHODS.md §2), per-epoch
- * validation accuracy, and a checkpoint after every epoch from which training
- * continues exactly as an uninterrupted run would.
+ * shuffling (of data in memory, or read shard by shard: epoch-batches.ts), OUI measured
+ * on the training forward pass (METHODS.md §2), per-epoch validation accuracy, and a
+ * checkpoint after every epoch from which training continues exactly as an
+ * uninterrupted run would.
  *
  * The loop yields to the event loop between batches, so a host thread's timers
  * (heartbeats) and messages keep flowing while it trains.
@@ -14,8 +15,10 @@ import { OuiMeter, DEFAULT_OUI, type OuiOptions, type OuiState } from '../oui.js
 import { forwardCapture } from '../models/forward.js';
 import { Optimizer, type OptimizerSpec, type OptimizerState } from './optimizer.js';
 import { learningRateAt, type ScheduleSpec } from './schedule.js';
-import { gatherBatch, type LabelledData } from './data.js';
+import type { SplitData } from './data.js';
+import { EpochBatches, inMemorySample } from './epoch-batches.js';
 import { accuracy } from './evaluate.js';
+import { softmaxCrossEntropyAndCount } from '../backend/fused-loss.js';
 import { InvalidInputError } from '../../contracts/errors.js';
 import { StabilityTracker, type StabilityOptions } from '../glai/stabilization.js';
 import { augmentBatch, augments, type AugmentSpec } from '../data/augment.js';
@@ -91,8 +94,8 @@ async function snapshot(weights: Float32Array[], epoch: number, rng: Rng, augmen
   return { epoch, rng: rng.state(), ...(augmentRng ? { augmentRng: augmentRng.state() } : {}), oui: meter.snapshot(), weights, optimizer: await opt.state(), history: [...history] };
 }
 
-/** Trains `model` on `train`, evaluating on `val` after each epoch. Returns the final checkpoint. */
-export async function trainClassifier(model: tf.LayersModel, train: LabelledData, val: LabelledData | null, opts: TrainOptions, hooks: TrainHooks = {}): Promise<TrainCheckpoint> {
+/** Trains `model` on `train` (in memory or shard by shard), evaluating on `val` after each epoch. Returns the final checkpoint. */
+export async function trainClassifier(model: tf.LayersModel, train: SplitData, val: SplitData | null, opts: TrainOptions, hooks: TrainHooks = {}): Promise<TrainCheckpoint> {
   if (opts.batchSize < 2 || opts.batchSize > train.count) {
     throw new InvalidInputError(`batchSize ${opts.batchSize} must be in [2, ${train.count}] (the training set size)`);
   }
@@ -125,10 +128,9 @@ export async function trainClassifier(model: tf.LayersModel, train: LabelledData
   const bs = opts.batchSize;
   const batches = Math.ceil(train.count / bs);
   const totalSteps = batches * opts.epochs;
-  const order = new Int32Array(train.count);
   const xb = new Float32Array(bs * train.dim);
   const yb = new Int32Array(bs);
-  const tracker = opts.stability?.probe ? new StabilityTracker(train, inputShape, opts.stability, opts.seed) : null;
+  const tracker = opts.stability?.probe ? new StabilityTracker(await inMemorySample(train), inputShape, opts.stability, opts.seed) : null;
 
   try {
     if (tracker) await tracker.reset(model, await readWeights(model));
@@ -137,29 +139,25 @@ export async function trainClassifier(model: tf.LayersModel, train: LabelledData
     let done = Math.max(startEpoch, lastEpoch);
     for (let epoch = startEpoch; epoch < lastEpoch; epoch++) {
       const t0 = performance.now();
-      for (let i = 0; i < order.length; i++) order[i] = i;
-      rng.shuffle(order);
+      const epochBatches = new EpochBatches(train, rng);
       let lossSum: tf.Tensor = tf.keep(tf.scalar(0));
       let correctSum: tf.Tensor = tf.keep(tf.scalar(0));
       for (let b = 0; b < batches; b++) {
         if (hooks.shouldStop?.() || hooks.signal?.aborted) throw new TrainingStopped(epoch + 1);
-        const from = b * bs;
-        const to = Math.min(train.count, from + bs);
-        const n = to - from;
-        gatherBatch(train, order, from, to, xb, yb);
+        const n = await epochBatches.fill(xb, yb, bs, train.dim);
         if (augment) augmentBatch(xb, n, inputShape, augment, augmentRng!, scratch!);
         const lr = learningRateAt(opts.schedule, opts.learningRate, epoch * batches + b, totalSteps);
         const measure = meter.wants(b, n);
         tf.tidy(() => {
           const x = tf.tensor(xb.subarray(0, n * train.dim), [n, ...inputShape]);
           const labels = tf.tensor1d(yb.subarray(0, n), 'int32');
-          const y = tf.oneHot(labels, train.classes);
           let correct: tf.Tensor | null = null;
           const { value, grads } = tf.variableGrads(() => {
             const { output, activations } = forwardCapture(model, x, true);
             if (measure) meter.record(activations);
-            correct = tf.keep(output.argMax(1).equal(labels).sum().toFloat());
-            return tf.losses.softmaxCrossEntropy(y, output) as tf.Scalar;
+            const step = softmaxCrossEntropyAndCount(output as tf.Tensor2D, labels);
+            correct = step.correct;
+            return step.loss;
           }, vars);
           opt.apply(
             vars,

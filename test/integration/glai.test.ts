@@ -23,13 +23,13 @@ import type { PipelineResult, Ref } from '../../contracts/types.js';
 
 const stack = useStack(['cpu', 'gpu']);
 
-const config = (seed: number) => ({
+const config = (seed: number, glai: Record<string, unknown> = {}) => ({
   name: 'glai',
   seed,
   data: { source: 'synthetic', validationSize: 300 },
   model: { hidden: [24, 12] },
   train: { epochs: 2, batchSize: 50, learningRate: 0.01 },
-  glai: { enabled: true },
+  glai: { enabled: true, ...glai },
 });
 
 /** Rows [from, to) of a seeded pool of synthetic images, as an image-set bundle. */
@@ -76,8 +76,19 @@ test('trainPipeline with GLAI: structure and one-pass estimator at least as accu
   const g = first.glai!;
   assert.match(g.structure.id, /^[0-9a-f]{64}$/);
   assert.equal(g.estimator.structureId, g.structure.id);
-  assert.equal(g.estimator.dim, 25 * 13);
+  assert.equal(g.estimator.dim, 25 * (24 + 12 + 1), 'values of layer 0, gated on every hidden layer (the default)');
   assert.ok(g.estimatorAccuracy! >= g.selectorAccuracy! - 0.01, `estimator ${g.estimatorAccuracy} vs selector ${g.selectorAccuracy}`);
+  const solve = g.estimator.solve!;
+  assert.equal(solve.chosenBy, 'validation', 'λ chosen on the validation split');
+  assert.equal(solve.prior, 'selector');
+  assert.deepEqual(
+    solve.curve.map((p) => p.lambda),
+    [1e-4, 3e-4, 1e-3, 3e-3, 1e-2],
+  );
+  assert.equal(solve.validationError, Math.min(...solve.curve.map((p) => p.validationError!)));
+  const meta = decodeBundle(await storeForUri(g.estimator.ref.uri).get(g.estimator.ref), g.estimator.ref.uri).meta as { lambda: number; validationCount: number };
+  assert.equal(meta.lambda, solve.lambda);
+  assert.equal(meta.validationCount, 300, 'the validation statistics are stored with the estimator');
 });
 
 test('incremental retrain reads only the new shard and equals fitting on the union; merge equals central', async () => {
@@ -92,6 +103,7 @@ test('incremental retrain reads only the new shard and equals fitting on the uni
   const afterAB = await run<{ estimator: EstimatorRef }>('incrementalRetrain', { store: stack.svc.store, structure, previous: afterA, data: b });
   const direct = await fit(union);
   assert.equal(afterAB.estimator.count, g.estimator.count + 1000);
+  assert.equal(afterAB.estimator.solve!.chosenBy, 'validation', 'an update re-chooses λ on the stored validation statistics');
   assert.ok(maxRel(await weights(afterAB.estimator), await weights(direct)) <= 1e-4, 'two increments = one union update');
 
   const fresh = async (data: Ref) => (await run<{ estimator: EstimatorRef }>('incrementalRetrain', { store: stack.svc.store, structure, data })).estimator;
@@ -101,7 +113,8 @@ test('incremental retrain reads only the new shard and equals fitting on the uni
   const mergeGap = maxRel(await weights(merged.estimator), await weights(central));
   assert.ok(mergeGap <= 1e-4, `merge of two sites = central fit on the union (gap ${mergeGap})`);
 
-  const other = await (await stack.lp.startPipeline(config(2), { store: stack.svc.store })).handle.result();
+  const other = await (await stack.lp.startPipeline(config(2, { refineSteps: 2 }), { store: stack.svc.store })).handle.result();
+  assert.equal(other.glai!.estimator.solve!.refined!.length, 3, 'Böhning refinement: the start and two passes');
   const err = await run('mergeModels', { store: stack.svc.store, structure, estimators: [g.estimator, other.glai!.estimator] }).then(
     () => null,
     (e: unknown) => e,

@@ -1,7 +1,10 @@
 /**
  * GLAI math on synthetic data (METHODS.md §3): merged statistics equal central
  * training, an incremental update equals training on the union, mismatched
- * structures are refused by id, and the value network starts as the selector.
+ * structures are refused by id, the value network starts as the selector, the
+ * selector prior reproduces the selector's logits, λ chosen on validation
+ * statistics matches the directly computed validation error, multi-layer gating,
+ * and the Böhning refinement never raises the training loss.
  */
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,7 +13,12 @@ import { selectBackend } from '../../ml/backend/select.js';
 import { buildMlp } from '../../ml/models/mlp.js';
 import { modelToParts } from '../../ml/models/io.js';
 import { selectorWeights, structureId } from '../../ml/glai/selector.js';
-import { featureDim, gatedFeatures } from '../../ml/glai/features.js';
+import { biasFeatures, checkFeatureSpec, featureDim, gatedFeatures, type FeatureSpec } from '../../ml/glai/features.js';
+import { selectorPrior } from '../../ml/glai/prior.js';
+import { DEFAULT_SOLVE, activeBlas, priorScale, solveStatistics, validationMse, type SolvePlan } from '../../ml/glai/solve.js';
+import { settlingRatios } from '../../ml/glai/settled.js';
+import { StabilityTracker } from '../../ml/glai/stabilization.js';
+import { bohningRefine } from '../../ml/glai/refine.js';
 import { accumulateNative, accumulateOnBackend, accumulateStats, addStats, emptyStats, solveStats } from '../../ml/glai/statistics.js';
 import { nativeBlas } from '../../ml/backend/native/addon.js';
 import { existsSync } from 'node:fs';
@@ -140,4 +148,138 @@ test('native float64 statistics and LAPACK solve agree with the tensor-backend p
   const singular = { ...emptyStats(s.id, spec, dim, 4), a: new Float64Array(dim * dim).fill(-1) };
   assert.throws(() => solveStats(singular, 1e-3, native.blas), InvalidInputError);
   s.model.dispose();
+});
+
+const planFor = (w: Awaited<ReturnType<typeof selector>>['w'], fspec: FeatureSpec, over: Partial<SolvePlan> = {}): SolvePlan => ({
+  ...DEFAULT_SOLVE,
+  lambda: 1e-3,
+  biasFeatures: biasFeatures(w, fspec),
+  ...over,
+});
+
+async function logitsOf(t: tf.Tensor): Promise<Float32Array> {
+  const v = (await t.data()) as Float32Array;
+  t.dispose();
+  return v;
+}
+
+test('φ(x)ᵀU_sel equals the selector logits, gated by one layer or by two', async () => {
+  const { model, w } = await selector(6);
+  const x = tf.tensor2d(all.x.subarray(0, 200 * 12), [200, 12]);
+  const theirs = await logitsOf(model.predict(x) as tf.Tensor);
+  for (const fspec of [spec, { valueLayer: 0, gateLayer: 0, gateLayers: [0, 1] }, { valueLayer: 1, gateLayer: 0 }] as FeatureSpec[]) {
+    const u = await selectorPrior(w, fspec);
+    assert.ok(u, `a prior for ${JSON.stringify(fspec)}`);
+    const ours = await logitsOf(linearLogits(w, fspec, tf.tensor2d(Float32Array.from(u), [featureDim(w, fspec), 4]), x));
+    let diff = 0;
+    ours.forEach((v, i) => (diff = Math.max(diff, Math.abs(v - theirs[i]!))));
+    assert.ok(diff < 1e-4, `${JSON.stringify(fspec)}: logits differ by ${diff}`);
+  }
+  assert.equal(await selectorPrior(w, { valueLayer: 0, gateLayer: 0 }), null, 'the last hidden layer does not gate: no prior');
+  model.dispose();
+});
+
+test('two-layer gating stacks both masks: D = (n₁+1)(n₁+n₂+1); bad specs are refused', async () => {
+  const { w } = await selector(7);
+  const two: FeatureSpec = { valueLayer: 0, gateLayer: 0, gateLayers: [0, 1] };
+  assert.equal(featureDim(w, two), 17 * 25);
+  const x = tf.tensor2d(all.x.subarray(0, 3 * 12), [3, 12]);
+  const phi = (await gatedFeatures(w, two, x).array()) as number[][];
+  const z1 = (await tf.matMul(x, w.kernels[0]!).add(w.biases[0]!).array()) as number[][];
+  const z2 = (await tf
+    .matMul(tf.relu(tf.matMul(x, w.kernels[0]!).add(w.biases[0]!)), w.kernels[1]!)
+    .add(w.biases[1]!)
+    .array()) as number[][];
+  for (let s = 0; s < 3; s++)
+    for (let i = 0; i <= 16; i++)
+      for (let j = 0; j <= 24; j++) {
+        const value = i < 16 ? Math.max(0, z1[s]![i]!) : 1;
+        const gate = j < 16 ? +(z1[s]![j]! > 0) : j < 24 ? +(z2[s]![j - 16]! > 0) : 1;
+        assert.ok(Math.abs(phi[s]![i * 25 + j]! - value * gate) < 1e-5);
+      }
+  assert.deepEqual(
+    biasFeatures(w, two),
+    Array.from({ length: 25 }, (_, j) => 16 * 25 + j),
+  );
+  assert.throws(() => checkFeatureSpec(w, { valueLayer: 0, gateLayer: 0, gateLayers: [1, 1] }), InvalidInputError);
+  assert.throws(() => checkFeatureSpec(w, { valueLayer: 0, gateLayer: 0, gateLayers: [2] }), InvalidInputError);
+});
+
+test('validation error from the statistics equals ‖Φ_vW − Y_v‖²/n_v; λ is chosen on it; huge λ reproduces the selector', async () => {
+  const { model, w, id } = await selector(8);
+  const d = featureDim(w, spec);
+  const train = await accumulateStats(emptyStats(id, spec, d, 4), w, rows(all, 0, 600));
+  const valData = rows(all, 600, 900);
+  const val = await accumulateStats(emptyStats(id, spec, d, 4), w, valData);
+  const prior = await selectorPrior(w, spec);
+  const { w: sol, record } = solveStatistics(train, val, prior, planFor(w, spec, { lambdas: [1e-5, 1e-3, 1e-1, 10] }));
+  assert.equal(record.chosenBy, 'validation');
+  assert.equal(record.curve.length, 4);
+  assert.equal(record.validationError, Math.min(...record.curve.map((p) => p.validationError!)));
+  assert.ok(record.priorScale > 0 && Math.abs(record.priorScale - priorScale(train, prior!)) < 1e-12);
+  const warm = solveStatistics(train, val, prior, planFor(w, spec, { lambdas: [1e-5, 1e-3, 1e-1, 10] }), activeBlas(), 10);
+  assert.equal(warm.record.lambda, record.lambda, 'the warm start walks downhill to the same λ');
+  const phi = (await gatedFeatures(w, spec, tf.tensor2d(valData.x, [300, 12])).array()) as number[][];
+  let direct = 0;
+  phi.forEach((row, s) => {
+    for (let k = 0; k < 4; k++) {
+      const out = row.reduce((acc, v, i) => acc + v * sol[i * 4 + k]!, 0);
+      direct += (out - (valData.y[s] === k ? 1 : 0)) ** 2;
+    }
+  });
+  assert.ok(Math.abs(validationMse(val, sol) - direct / 300) < 1e-6 * (direct / 300), `${validationMse(val, sol)} vs ${direct / 300}`);
+  const pinned = solveStatistics(train, null, prior, planFor(w, spec, { lambda: 1e9 }));
+  assert.equal(pinned.record.chosenBy, 'fixed');
+  const x = tf.tensor2d(all.x, [900, 12]);
+  const selectorClasses = await logitsOf((model.predict(x) as tf.Tensor).argMax(1));
+  const pinnedClasses = await logitsOf(linearLogits(w, spec, tf.tensor2d(Float32Array.from(pinned.w), [d, 4]), x).argMax(1));
+  assert.deepEqual(Array.from(pinnedClasses), Array.from(selectorClasses), "λ → ∞ gives the selector's predictions");
+  model.dispose();
+});
+
+test('merged and incremental statistics re-solved with validation-chosen λ equal central training', async () => {
+  const { w, id } = await selector(9);
+  const two: FeatureSpec = { valueLayer: 0, gateLayer: 0, gateLayers: [0, 1] };
+  const d = featureDim(w, two);
+  const stats = (from: number, to: number) => accumulateStats(emptyStats(id, two, d, 4), w, rows(all, from, to));
+  const val = await stats(750, 900);
+  const prior = await selectorPrior(w, two);
+  const plan = planFor(w, two, { biasPenalty: 1e-3 });
+  const central = solveStatistics(await stats(0, 750), val, prior, plan);
+  const merged = solveStatistics(addStats(await Promise.all([stats(0, 200), stats(200, 500), stats(500, 750)])), val, prior, plan);
+  assert.equal(merged.record.lambda, central.record.lambda);
+  assert.ok(maxRelDiff(merged.w, central.w) <= 1e-4, `merge differs by ${maxRelDiff(merged.w, central.w)}`);
+  const updated = solveStatistics(await accumulateStats(await stats(0, 400), w, rows(all, 400, 750)), val, prior, plan);
+  assert.ok(maxRelDiff(updated.w, central.w) <= 1e-4, 'incremental = union');
+});
+
+test('Böhning refinement from the selector prior never raises the penalised training loss, and keeps its best validation step', async () => {
+  const { w, id } = await selector(10);
+  const d = featureDim(w, spec);
+  const train = rows(all, 0, 600);
+  const stats = await accumulateStats(emptyStats(id, spec, d, 4), w, train);
+  const prior = (await selectorPrior(w, spec))!;
+  const r = await bohningRefine(w, spec, stats, prior, prior, planFor(w, spec), { steps: 4, lambda: 1e-3 }, train, rows(all, 600, 900), null);
+  const losses = r.steps.slice(1).map((s) => s.trainLoss);
+  losses.slice(1).forEach((l, i) => assert.ok(l <= losses[i]! + 1e-6, `loss rose at step ${i + 2}: ${losses.join(', ')}`));
+  const val = rows(all, 600, 900);
+  const best = await accuracyOf(val, (x) => linearLogits(w, spec, tf.tensor2d(Float32Array.from(r.w), [d, 4]), x));
+  assert.equal(best, Math.max(...r.steps.map((s) => s.valAccuracy)), 'the best validation step is kept');
+});
+
+test('per-step stabilization: stepSync measures change since the last call; settling ratios on normalised curves', async () => {
+  const { model } = await selector(11);
+  const tracker = new StabilityTracker(all, [12], { probe: 100, threshold: 0, weightThreshold: 0, freezeAfter: 0 }, 1);
+  assert.equal(tracker.stepSync(model), null, 'the first call sets the reference');
+  assert.deepEqual(tracker.stepSync(model), { patternChange: 0, weightChange: 0 });
+  model.setWeights(model.getWeights().map((t) => t.mul(1.1)));
+  const s = tracker.stepSync(model)!;
+  assert.ok(Math.abs(s.weightChange - 0.1) < 1e-5, `weights grew 10 %: ${s.weightChange}`);
+  tracker.dispose();
+  const r = settlingRatios([0.4, 0.3, 0.1, 0.05, 0.04], [0.2, 0.19, 0.15, 0.05, 0.01], [0.5, 0.2]);
+  assert.deepEqual(r, [
+    { threshold: 0.5, patterns: 3, weights: 4, ratio: 4 / 3 },
+    { threshold: 0.2, patterns: 4, weights: 5, ratio: 5 / 4 },
+  ]);
+  model.dispose();
 });

@@ -40,6 +40,24 @@ test('local store: content-addressed, idempotent, verified on read', async () =>
   }
 });
 
+test('local store: listed URIs of named objects map back to their keys, also with spaces and non-ASCII', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'lp store é '));
+  try {
+    const store = new LocalStore(dir);
+    const key = 'runs/run one/train/ü latest.json';
+    const data = new TextEncoder().encode('{"epoch":3}');
+    const uri = await store.putNamed(key, data);
+    const listed = [];
+    for await (const o of store.list('runs/')) listed.push(o.uri);
+    assert.deepEqual(listed, [uri]);
+    assert.equal(store.keyOf(uri), key);
+    assert.deepEqual(Buffer.from((await store.getNamed(store.keyOf(uri)))!), Buffer.from(data));
+    assert.throws(() => store.keyOf('file:///elsewhere/x.json'), /not inside the local store/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
 test('bundles round-trip metadata and typed arrays, also from a Buffer view', () => {
   const arrays = { a: new Float32Array([1.5, -2, 3]), b: new Int32Array([7, 8]), c: new Uint8Array([1, 2, 3, 4, 5]), d: new Float64Array([Math.PI]) };
   const bytes = encodeBundle({ meta: { x: 1 }, arrays });

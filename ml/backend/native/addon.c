@@ -8,6 +8,10 @@
  *   conv2d               convolutions and their gradients as im2col + sgemm (conv.c)
  *   gramAccumulate,      float64 sufficient statistics and SPD solve for GLAI (linalg.c)
  *   spdSolve
+ *   adamw, sgdMomentum   fused optimizer updates over all variables (optimizer.c)
+ *   maxPool, maxPoolGrad max pooling and its gradient (pool.c)
+ *   biasAdd, sumMiddle,  bias addition, the bias gradient, ReLU and its gradient (bias.c)
+ *   relu, reluGrad
  *   setThreads(n)        threads of one matrix product (parallel.c); OpenBLAS
  *                        itself always runs one thread per call
  *   info()               { config, corename, threads } of the OpenBLAS in use
@@ -54,6 +58,14 @@ NAPI_MODULE_INIT() {
       {"conv2d", NULL, conv2d, NULL, NULL, NULL, napi_enumerable, NULL},
       {"gramAccumulate", NULL, gram_accumulate, NULL, NULL, NULL, napi_enumerable, NULL},
       {"spdSolve", NULL, spd_solve, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"adamw", NULL, adamw, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"sgdMomentum", NULL, sgd_momentum, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"maxPool", NULL, max_pool, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"maxPoolGrad", NULL, max_pool_grad, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"biasAdd", NULL, bias_add, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"sumMiddle", NULL, sum_middle, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"reluGrad", NULL, relu_grad, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"relu", NULL, relu, NULL, NULL, NULL, napi_enumerable, NULL},
       {"setThreads", NULL, set_threads, NULL, NULL, NULL, napi_enumerable, NULL},
       {"info", NULL, get_info, NULL, NULL, NULL, napi_enumerable, NULL},
   };

@@ -14,13 +14,21 @@ import { cacheDir } from '../../cache-dir.js';
 import { prepareBlasCore, selfTest, type CoreHow } from './core.js';
 import { onThreadsChange, threadsOverride } from './threads.js';
 
-/** The addon's functions (addon.c, gemm.c, conv.c and linalg.c document them). */
+/** The addon's functions (addon.c and the C files it lists document them). */
 export interface NativeBlas {
   sgemm(transA: boolean, transB: boolean, m: number, n: number, k: number, a: Float32Array, b: Float32Array, c: Float32Array, aIndex: Int32Array, bIndex: Int32Array): void;
   epilogue(c: Float32Array, n: number, bias: Float32Array | null, activation: number, alpha: number): void;
   conv2d(mode: number, a: Float32Array, b: Float32Array, out: Float32Array, geometry: Int32Array): void;
   gramAccumulate(a: Float64Array, b: Float64Array, phi: Float32Array, y: Float32Array, n: number, d: number, c: number): void;
   spdSolve(a: Float64Array, b: Float64Array, d: number, c: number): number;
+  adamw(tensors: Float32Array[], params: Float64Array): void;
+  sgdMomentum(tensors: Float32Array[], params: Float64Array): void;
+  maxPool(x: Float32Array, y: Float32Array, geometry: Int32Array): void;
+  maxPoolGrad(x: Float32Array, dy: Float32Array, dx: Float32Array, geometry: Int32Array): void;
+  biasAdd(x: Float32Array, bias: Float32Array, out: Float32Array): void;
+  sumMiddle(x: Float32Array, out: Float32Array, outer: number, mid: number, inner: number): void;
+  relu(x: Float32Array, out: Float32Array): void;
+  reluGrad(dy: Float32Array, x: Float32Array, out: Float32Array): void;
   setThreads(n: number): void;
   info(): { config: string; corename: string; threads: number };
 }
@@ -38,7 +46,7 @@ export type NativeStatus = { active: true; blas: NativeBlas; detail: string; cor
 const here = (name: string) => fileURLToPath(new URL(name, import.meta.url));
 
 /** The addon's C sources, compiled together. */
-export const ADDON_SOURCES = ['addon.c', 'gemm.c', 'conv.c', 'linalg.c', 'parallel.c'].map(here);
+export const ADDON_SOURCES = ['addon.c', 'gemm.c', 'conv.c', 'linalg.c', 'parallel.c', 'optimizer.c', 'pool.c', 'bias.c'].map(here);
 const HEADERS = ['napi-args.h'].map(here);
 
 /**

@@ -19,7 +19,7 @@ static inline bool typed_array(napi_env env, napi_value v, napi_typedarray_type 
   if (napi_is_typedarray(env, v, &is) != napi_ok || !is ||
       napi_get_typedarray_info(env, v, &type, length, data, NULL, NULL) != napi_ok || type != want) {
     char msg[96];
-    snprintf(msg, sizeof msg, "%s: expected a %s", what, want == napi_float32_array ? "Float32Array" : "Int32Array");
+    snprintf(msg, sizeof msg, "%s: expected a %s", what, want == napi_float32_array ? "Float32Array" : want == napi_float64_array ? "Float64Array" : "Int32Array");
     napi_throw_type_error(env, NULL, msg);
     return false;
   }
@@ -66,10 +66,22 @@ void lp_sgemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int m, int n, int k, const
 void lp_set_threads(int n);
 int lp_get_threads(void);
 
+/* parallel.c: fn(ctx, lo, hi) over [0, n) on the same threads, ranges of at least `grain` items. */
+typedef void (*lp_range_fn)(void *ctx, size_t lo, size_t hi);
+void lp_parallel_for(size_t n, size_t grain, lp_range_fn fn, void *ctx);
+
 napi_value sgemm(napi_env env, napi_callback_info info);
 napi_value epilogue(napi_env env, napi_callback_info info);
 napi_value conv2d(napi_env env, napi_callback_info info);
 napi_value gram_accumulate(napi_env env, napi_callback_info info);
 napi_value spd_solve(napi_env env, napi_callback_info info);
+napi_value adamw(napi_env env, napi_callback_info info);
+napi_value sgd_momentum(napi_env env, napi_callback_info info);
+napi_value max_pool(napi_env env, napi_callback_info info);
+napi_value max_pool_grad(napi_env env, napi_callback_info info);
+napi_value bias_add(napi_env env, napi_callback_info info);
+napi_value sum_middle(napi_env env, napi_callback_info info);
+napi_value relu_grad(napi_env env, napi_callback_info info);
+napi_value relu(napi_env env, napi_callback_info info);
 
 #endif

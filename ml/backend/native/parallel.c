@@ -12,6 +12,10 @@
  * 4, 6 or 8 blocks (2 from 256, one more pair per 512, 16-aligned). Each block is
  * one single-threaded OpenBLAS call whatever runs it, so the bits are the same on
  * 1 thread as on 8; threads only decide which blocks run at once.
+ *
+ * lp_parallel_for runs the elementwise and per-image passes of the other files
+ * (optimizer.c, pool.c, bias.c) on the same threads: each element's result
+ * depends on that element alone, so how the range is cut changes no bit.
  */
 #include <cblas.h>
 #include <pthread.h>
@@ -83,4 +87,38 @@ void lp_sgemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int m, int n, int k, const
   }
   drain(&j);
   for (int t = 0; t < started; t++) pthread_join(helpers[t], NULL);
+}
+
+typedef struct {
+  lp_range_fn fn;
+  void *ctx;
+  size_t n, parts;
+  atomic_size_t next;
+} range_job;
+
+static void *drain_ranges(void *arg) {
+  range_job *j = arg;
+  for (size_t i = atomic_fetch_add(&j->next, 1); i < j->parts; i = atomic_fetch_add(&j->next, 1)) j->fn(j->ctx, j->n * i / j->parts, j->n * (i + 1) / j->parts);
+  return NULL;
+}
+
+/* fn(ctx, lo, hi) over [0, n) cut into one range per thread (setThreads), each of at least `grain` items. */
+void lp_parallel_for(size_t n, size_t grain, lp_range_fn fn, void *ctx) {
+  size_t parts = (size_t)lp_get_threads();
+  if (grain < 1) grain = 1;
+  if (parts > n / grain) parts = n / grain;
+  if (parts > MAX_BLOCKS) parts = MAX_BLOCKS;
+  if (parts <= 1) {
+    if (n > 0) fn(ctx, 0, n);
+    return;
+  }
+  range_job j = {.fn = fn, .ctx = ctx, .n = n, .parts = parts};
+  atomic_init(&j.next, 0);
+  pthread_t helpers[MAX_BLOCKS];
+  size_t started = 0;
+  for (size_t t = 1; t < parts; t++) {
+    if (pthread_create(&helpers[started], NULL, drain_ranges, &j) == 0) started++;
+  }
+  drain_ranges(&j);
+  for (size_t t = 0; t < started; t++) pthread_join(helpers[t], NULL);
 }

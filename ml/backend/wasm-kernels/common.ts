@@ -27,6 +27,9 @@ export interface WasmKernelArgs {
 /** A kernel function of the wasm backend returning one output. */
 export type WasmKernelFunc = (args: WasmKernelArgs) => Info;
 
+/** A kernel function of the wasm backend returning one output or several. */
+export type WasmAnyKernelFunc = (args: WasmKernelArgs) => Info | Info[];
+
 /** Explicit padding in TF.js's NHWC form: [[0,0],[top,bottom],[left,right],[0,0]]. */
 export type ExplicitPad = [[number, number], [number, number], [number, number], [number, number]];
 
@@ -73,7 +76,7 @@ export function hasMark(name: string, mark: symbol): boolean {
  * now, marked with `mark` (see `hasMark`), keeping the stock kernel's setup and
  * dispose functions (captured here first).
  */
-export function registerMarked(name: string, func: WasmKernelFunc, mark: symbol): void {
+export function registerMarked(name: string, func: WasmAnyKernelFunc, mark: symbol): void {
   captureStock(name);
   if (tf.getKernel(name, 'wasm')) tf.unregisterKernel(name, 'wasm');
   const kernelFunc = Object.assign(((args: WasmKernelArgs) => func(args)) as unknown as tf.KernelFunc, { [mark]: true });

@@ -1,0 +1,76 @@
+/**
+ * lightpath's fused training kernels as TF.js ops: one kernel in place of a
+ * chain of elementwise ops, registered by a backend that has them (the native
+ * provider, native-kernels.ts) and used only where the backend in use does;
+ * elsewhere the callers run the op chains. Each kernel gives the bits of the
+ * chain it replaces, so switching between the two never changes a result.
+ *
+ * - `ADAMW_UPDATE`, `SGD_UPDATE`: one optimizer step over all variables
+ *   (ml/train/optimizer.ts states the arithmetic).
+ * - `RELU_GRAD`: ReLU's gradient, dy · step(x), in place of TF.js's Step, Cast
+ *   and Multiply (`registerReluGradient` routes Relu's gradient to it).
+ * - `SOFTMAX_XENT`, `SOFTMAX_XENT_GRAD`: a classifier's mean softmax
+ *   cross-entropy, its accuracy count and the logits' gradient
+ *   (fused-loss.ts; wasm-kernels/softmax-xent.ts states the arithmetic).
+ */
+import * as tf from '@tensorflow/tfjs';
+
+/** The fused AdamW update: per variable inputs [w, g, m, v], outputs [w', m', v']; attrs.params as ml/train/optimizer.ts sets them. */
+export const ADAMW_UPDATE = 'LightpathAdamWUpdate';
+/** The fused SGD-momentum update: per variable inputs [w, g, b], outputs [w', b']; attrs.params as ml/train/optimizer.ts sets them. */
+export const SGD_UPDATE = 'LightpathSgdUpdate';
+/** The ReLU gradient: inputs dy and x (Relu's input), output dy · step(x). */
+export const RELU_GRAD = 'LightpathReluGrad';
+
+/** Mean softmax cross-entropy: inputs logits [n, c] float32 and labels [n] int32; outputs [loss, correct count, softmax]. */
+export const SOFTMAX_XENT = 'LightpathSoftmaxXent';
+/** Its gradient: inputs dy (scalar), the softmax and the labels; output d logits. */
+export const SOFTMAX_XENT_GRAD = 'LightpathSoftmaxXentGrad';
+
+/** Weight-decay modes as the update kernels number them: none, coupled (g += wd·w), decoupled (update += wd·w). */
+export const DECAY_MODES = { none: 0, coupled: 1, decoupled: 2 } as const;
+
+/** Whether the backend in use has kernel `name`. */
+export function hasKernel(name: string): boolean {
+  return tf.getKernel(name, tf.getBackend()) != null;
+}
+
+/**
+ * Runs the update kernel `name` on `groups` (one array of tensors per variable,
+ * in the kernel's input order) with `params`; returns each variable's new
+ * tensors in the kernel's output order. The caller owns (and disposes) them.
+ * A kernel may write them where its inputs lie (copy-on-write): the inputs it
+ * updates must not be read after this call except through its outputs.
+ */
+export function fusedUpdate(name: typeof ADAMW_UPDATE | typeof SGD_UPDATE, groups: tf.Tensor[][], params: number[]): tf.Tensor[][] {
+  const inputs: tf.NamedTensorMap = {};
+  groups.flat().forEach((t, i) => (inputs[`t${i}`] = t));
+  const outs = tf.engine().runKernel<tf.Tensor | tf.Tensor[]>(name, inputs, { variables: groups.length, params });
+  const flat = Array.isArray(outs) ? outs : [outs];
+  const per = flat.length / groups.length;
+  return groups.map((_, k) => flat.slice(k * per, (k + 1) * per));
+}
+
+let reluGradientRegistered = false;
+
+/**
+ * Routes Relu's gradient to `RELU_GRAD` where the backend in use has that
+ * kernel (and dy is float32), else to TF.js's own gradient. Process wide, like
+ * every TF.js gradient; calling it again does nothing.
+ */
+export function registerReluGradient(): void {
+  if (reluGradientRegistered) return;
+  const stock = tf.getGradient(tf.Relu);
+  if (!stock) throw new Error('registerReluGradient: TF.js has no gradient for Relu');
+  reluGradientRegistered = true;
+  tf.registerGradient({
+    kernelName: tf.Relu,
+    inputsToSave: ['x'],
+    gradFunc: (dy, saved, attrs) => {
+      const d = dy as tf.Tensor;
+      const [x] = saved;
+      if (!hasKernel(RELU_GRAD) || d.dtype !== 'float32' || x!.dtype !== 'float32') return stock.gradFunc(dy, saved, attrs);
+      return { x: () => tf.engine().runKernel<tf.Tensor>(RELU_GRAD, { dy: d, x: x! }) };
+    },
+  });
+}
