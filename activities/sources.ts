@@ -11,12 +11,11 @@ import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { FASHION_MNIST_FILES, loadFashionMnist, findFashionMnist, type ImageSet } from '../ml/data/fashion-mnist.js';
 import { syntheticImages } from '../ml/data/synthetic.js';
-import { imageFolderPlan, readDataSource, tableStream, type ReadOptions } from '../ml/data/read-source.js';
+import { detectFormat, imageFolderPlan, readDataSource, tableStream, type ReadOptions } from '../ml/data/read-source.js';
 import type { StreamedTable } from '../ml/data/table-stream.js';
 import type { ImageFolderPlan } from '../ml/data/image-folder.js';
 import type { DataFiles } from '../ml/data/files.js';
 import { checkSameSchema, isImages, relabel, sampleSize, subsetOf, type Dataset, type Preprocessing, type SourceData } from '../ml/data/dataset.js';
-import { extensionOf } from '../ml/data/files.js';
 import { Rng } from '../ml/rng.js';
 import { InvalidInputError } from '../contracts/errors.js';
 import { decodeBundle, encodeBundle } from '../storage/bundle.js';
@@ -24,6 +23,7 @@ import type { ArtifactStore } from '../storage/artifact-store.js';
 import { configuredDataRoots, outsideDataRoots } from '../storage/data-roots.js';
 import { openDataFiles, type LocationFile } from '../storage/data-files.js';
 import type { Ref } from '../contracts/types.js';
+import { cifarNamesLike } from '../ml/data/cifar.js';
 
 /** Seed of the permutation that cuts a training set into shards (fixed, so every site agrees). */
 const SHARD_SEED = 0x54a2d;
@@ -116,7 +116,7 @@ export async function loadSource(source: string, field = 'data.source', opts: Re
   }
   const files = await openDataFiles(source, field);
   // A single file no reader claims is taken for a bundle (its decoder names what is wrong with it).
-  if (files.single && !['.csv', '.parquet', '.pq', '.npz'].includes(extensionOf(source))) return { train: datasetOf(await files.read(''), files.describe(''), field), test: null, format: 'bundle' };
+  if (files.single && !detectFormat((await files.list()).files, true)) return { train: datasetOf(await files.read(''), files.describe(''), field), test: null, format: 'bundle' };
   return readDataSource(files, opts);
 }
 
@@ -196,7 +196,8 @@ export function parseShard(spec: string, field: string): { source: string; shard
  */
 export async function loadShard(spec: string, field = 'data', like?: Dataset): Promise<Dataset> {
   const { source, shard } = parseShard(spec, field);
-  const { train: read } = await loadSource(source, field, like ? { reference: like.preprocessing } : {});
+  const loaded = await loadSource(source, field, like ? { reference: like.preprocessing } : {});
+  const { train: read } = like ? cifarNamesLike(loaded, like) : loaded;
   const train = like ? conformTo(read, like, `${field} ${source}`) : read;
   if (!shard) return train;
   const order = Rng.fromSeed(SHARD_SEED).shuffle(Int32Array.from({ length: train.count }, (_, i) => i));

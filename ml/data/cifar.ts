@@ -88,3 +88,16 @@ export async function readCifar(src: DataFiles): Promise<SourceData> {
   if (!train) throw new InvalidInputError(`${src.location}: no CIFAR training batches`);
   return { train, test: await read(testFiles), format: kind };
 }
+
+/**
+ * CIFAR labels are fixed indices, so batches read without their names file (classes
+ * named "0", "1", …) are the same classes as a run's with as many: they take its names.
+ * Other data, or named classes, are returned as they are.
+ */
+export function cifarNamesLike(source: SourceData, like: Pick<Dataset, 'classNames'>): SourceData {
+  const byIndex = (names: string[]) => names.every((n, i) => n === String(i));
+  const train = source.train;
+  if (!source.format.startsWith('cifar') || !byIndex(train.classNames) || train.classNames.length !== like.classNames.length) return source;
+  const named = (d: Dataset | null) => d && { ...d, classNames: like.classNames };
+  return { ...source, train: named(train)!, test: named(source.test) };
+}

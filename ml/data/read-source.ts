@@ -45,7 +45,7 @@ const TABLE_EXT: Record<string, 'csv' | 'parquet'> = { '.csv': 'csv', '.parquet'
 export function detectFormat(files: DataFile[], single: boolean): Exclude<SourceFormat, 'auto'> | null {
   if (single) {
     const ext = extensionOf(files[0]?.name ?? '');
-    return TABLE_EXT[ext] ?? (ext === '.npz' ? 'numpy' : null);
+    return TABLE_EXT[ext] ?? (ext === '.npz' ? 'numpy' : cifarKind(files) === 'cifar10' ? 'cifar' : null);
   }
   if (cifarKind(files)) return 'cifar';
   const names = new Set(files.map((f) => f.name));

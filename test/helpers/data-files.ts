@@ -3,6 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import sharp from 'sharp';
 import { parquetWriteBuffer } from 'hyparquet-writer';
+import { zipSync } from 'fflate';
 
 /** A `.npy` file (format 1.0, C order) holding `data` with numpy dtype `descr` (e.g. `<f4`, `|u1`, `<i8`). */
 export function npy(descr: string, shape: number[], data: ArrayLike<number> | ArrayLike<bigint>): Uint8Array {
@@ -90,4 +91,35 @@ export function parquetOf(columns: Record<string, (number | string)[]>): Uint8Ar
       columnData: Object.entries(columns).map(([name, data]) => ({ name, data, type: typeof data[0] === 'number' ? ('DOUBLE' as const) : ('STRING' as const) })),
     }),
   );
+}
+
+/** A learnable feature set for NumPy sources: `count` samples of 4 float features, labels 0…2 cycling, class c shifted by 2c in feature c. */
+export function featureArrays(count: number, seed = 1): { x: number[]; y: number[] } {
+  let s = seed;
+  const rnd = () => (s = (s * 1103515245 + 12345) % 2147483648) / 2147483648;
+  const x: number[] = [];
+  const y: number[] = [];
+  for (let n = 0; n < count; n++) {
+    const c = n % 3;
+    for (let f = 0; f < 4; f++) x.push((f === c ? 2 * c + 2 : 0) + rnd());
+    y.push(c);
+  }
+  return { x, y };
+}
+
+/** An `.npz` archive (uncompressed zip) of `x.npy` (float32, `count`×4) and `y.npy` (int64) from `featureArrays`. */
+export function npzOf({ x, y }: { x: number[]; y: number[] }): Uint8Array {
+  return zipSync({ 'x.npy': npy('<f4', [y.length, x.length / y.length], x), 'y.npy': npy('<i8', [y.length], y) }, { level: 0 });
+}
+
+/** A CIFAR-10 binary batch of `count` records (1 label byte + 3072 channel-major pixels); labels 0…2 cycle and class c is bright in channel c, plus noise — learnable. */
+export function cifarBatch(count: number, seed = 1): Uint8Array {
+  const out = new Uint8Array(count * 3073);
+  for (let n = 0; n < count; n++) {
+    const c = n % 3;
+    const r = n * 3073;
+    out[r] = c;
+    for (let p = 0; p < 3072; p++) out[r + 1 + p] = (Math.floor(p / 1024) === c ? 180 : 40) + ((seed * 31 + n * 7 + p * 13) % 60);
+  }
+  return out;
 }
