@@ -37,7 +37,8 @@ const config = (seed: number) => ({
   data: { source: 'synthetic', validationSize: 300 },
   model: { hidden: [24, 12] },
   train: { epochs: 2, batchSize: 50, learningRate: 0.01 },
-  glai: { enabled: true },
+  // Gated on the last hidden layer, D = 25 × 13 = 325: forgetting a 600-sample site of 1,400 leaves more samples than D.
+  glai: { enabled: true, gateLayer: 1 },
 });
 
 const POOL = 2000;
@@ -101,7 +102,10 @@ test('forgetting a federated site equals central training on the other sites, pr
     await Promise.all(['north', 'east', 'south'].map((s) => waitForActivityPoller(stack.svc.client, `lightpath-site-${s}`)));
     const poisoned = await split(SOUTH, true);
     const workflowId = `merge-${Math.random().toString(36).slice(2)}`;
-    merged = { workflowId, ...(await run<GlaiOutcome>('mergeModels', { store: stack.svc.store, structure: g.structure, sites: ['north', 'east', 'south'], test: poisoned }, workflowId)) };
+    merged = {
+      workflowId,
+      ...(await run<GlaiOutcome>('mergeModels', { store: stack.svc.store, structure: g.structure, features: g.estimator.features, sites: ['north', 'east', 'south'], test: poisoned }, workflowId)),
+    };
   } finally {
     workers.forEach((w) => w.kill('SIGKILL'));
   }
@@ -132,7 +136,13 @@ test('forgetting a federated site equals central training on the other sites, pr
   const meta = decodeBundle(await storeForUri(forgot.estimator.ref.uri).get(forgot.estimator.ref), 'new').meta as { forgot: { removed: string[]; replaces: Ref } };
   assert.deepEqual(meta.forgot, { removed: [forgot.removed[0]!.id], replaces: merged.estimator.ref });
 
-  const central = await run<GlaiOutcome>('incrementalRetrain', { store: stack.svc.store, structure: g.structure, data: await split([...NORTH, ...EAST]), test: await split(SOUTH, true) });
+  const central = await run<GlaiOutcome>('incrementalRetrain', {
+    store: stack.svc.store,
+    structure: g.structure,
+    features: g.estimator.features,
+    data: await split([...NORTH, ...EAST]),
+    test: await split(SOUTH, true),
+  });
   const [after1, refit] = await Promise.all([bundleOf(forgot.estimator), bundleOf(central.estimator)]);
   const statsGap = statisticsDifference(statsOf(after1), statsOf(refit));
   assert.ok(statsGap <= 1e-9, `forget's statistics = a pass over the remaining sites' raw data (gap ${statsGap})`);
