@@ -103,6 +103,25 @@ export interface TemporalDevServer {
  * `ui` enables the Web UI. A server started again on the same `dbFile` and `port` continues where the old one stopped.
  */
 export async function startTemporal(opts: { dbFile?: string; ui?: boolean; port?: number } = {}): Promise<TemporalDevServer> {
+  return retryPortRace(() => startTemporalOnce(opts));
+}
+
+/**
+ * Runs `start` again (it picks fresh free ports) when the server lost a port race:
+ * another process bound one of its ports between the pick and the bind, and it exited
+ * saying so. Three tries; any other failure is thrown at once.
+ */
+async function retryPortRace<T>(start: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start();
+    } catch (e) {
+      if (attempt >= 3 || !/already in use/i.test((e as Error).message)) throw e;
+    }
+  }
+}
+
+async function startTemporalOnce(opts: { dbFile?: string; ui?: boolean; port?: number }): Promise<TemporalDevServer> {
   const bin = await ensureTemporal();
   const port = opts.port ?? (await freePort());
   const uiPort = await freePort();
@@ -157,6 +176,10 @@ export interface MinioOptions {
 
 /** Starts MinIO (see `MinioOptions`) and creates `bucket` unless it exists. */
 export async function startMinio(bucket = 'lightpath', opts: MinioOptions = {}): Promise<MinioServer> {
+  return retryPortRace(() => startMinioOnce(bucket, opts));
+}
+
+async function startMinioOnce(bucket: string, opts: MinioOptions): Promise<MinioServer> {
   const bin = await ensureMinio();
   const dataDir = opts.dataDir ?? (await mkdtemp(join(tmpdir(), 'lightpath-minio-')));
   const port = opts.port ?? (await freePort());

@@ -28,7 +28,13 @@ export interface Services {
 /** Starts Temporal + MinIO and sets the process environment to use them. */
 export async function startServices(): Promise<Services> {
   watchOutput();
-  const [temporal, minio] = await Promise.all([startTemporal(), startMinio()]);
+  // One failing to start must not leave the other running (its process would keep the test file alive).
+  const [t, m] = await Promise.allSettled([startTemporal(), startMinio()]);
+  if (t.status === 'rejected' || m.status === 'rejected') {
+    await Promise.all([t, m].map((r) => (r.status === 'fulfilled' ? r.value.stop() : null)));
+    throw t.status === 'rejected' ? t.reason : (m as PromiseRejectedResult).reason;
+  }
+  const [temporal, minio] = [t.value, m.value];
   registerSecret(minio.secretAccessKey);
   registerSecret(process.env.LIGHTPATH_API_TOKEN);
   Object.assign(process.env, minio.env, { TEMPORAL_ADDRESS: temporal.address });
