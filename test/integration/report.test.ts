@@ -78,7 +78,7 @@ test('report: one self-contained HTML page with every section, its charts and th
   const out = join(tmp, 'report.html');
   const summary = JSON.parse(await ok(['report', run.runId, '--out', out, '--with', retrainId, '--json'])) as { out: string; sections: string[]; charts: number; workflowStatus: string };
   assert.equal(summary.out, out);
-  assert.deepEqual(summary.sections, ['summary', 'training', 'wd-search', 'stabilization', 'glai', 'artifacts', 'config']);
+  assert.deepEqual(summary.sections, ['summary', 'training', 'wd-search', 'stabilization', 'glai', 'contributions', 'artifacts', 'config']);
   assert.equal(summary.charts, 6, 'loss, accuracy, OUI, candidates, stabilization, GLAI');
   assert.equal(summary.workflowStatus, 'COMPLETED');
   const html = await readFile(out, 'utf8');
