@@ -5,14 +5,14 @@
  * `schedules/<id>/state.json` in the artifact store; only a schedule's rounds
  * write it, one at a time, and each write checks the generation its round read.
  */
+import type { CommitScheduleRunInput } from '../contracts/activities.js';
 import { InvalidInputError } from '../contracts/errors.js';
 import { checkSameSchema, concatDatasets, relabel, type Dataset } from '../ml/data/dataset.js';
 import { sha256Hex } from '../storage/hash.js';
 import { openStore } from '../storage/open.js';
 import { listWatch, readWatched } from '../storage/watch.js';
-import { RUN_LOG_LIMIT, scheduleStateKey, type ConsumedObject, type ImportedData, type ScheduleRun, type ScheduleScan, type ScheduleState, type WatchedObject } from '../contracts/schedule-state.js';
+import { RUN_LOG_LIMIT, scheduleStateKey, type ConsumedObject, type ImportedData, type ScheduleScan, type ScheduleState, type WatchedObject } from '../contracts/schedule-state.js';
 import type { Ref } from '../contracts/types.js';
-import type { Contribution } from '../contracts/forget.js';
 import { splitSchema } from './splits.js';
 import { confineSource, conformTo, datasetOf, putSplit } from './sources.js';
 import { readDataSource } from '../ml/data/read-source.js';
@@ -183,16 +183,7 @@ function checked(set: Dataset, uri: string, test: Dataset): Dataset {
  * state is no longer at `generation`; a retry of a write that already landed
  * finds its own run and succeeds.
  */
-export async function commitScheduleRun(input: {
-  store: string;
-  scheduleId: string;
-  structureId: string;
-  generation: number;
-  run: ScheduleRun;
-  consumed: ConsumedObject[];
-  /** Sliding windows: the candidate's contributions, the window once it is promoted. */
-  window?: Contribution[] | null;
-}): Promise<{ generation: number; uri: string }> {
+export async function commitScheduleRun(input: CommitScheduleRunInput): Promise<{ generation: number; uri: string }> {
   const store = openStore(input.store);
   const key = scheduleStateKey(input.scheduleId);
   const state = await readState(input.store, input.scheduleId);

@@ -47,6 +47,18 @@ export interface GlaiSolveOptions {
 }
 
 /** How a GLAI estimator is fitted: on `structure`, with ridge λ, on top of `previous` when given. */
+/** What a schedule round records (activities/schedule.ts `commitScheduleRun`). */
+export interface CommitScheduleRunInput {
+  store: string;
+  scheduleId: string;
+  structureId: string;
+  generation: number;
+  run: ScheduleRun;
+  consumed: ConsumedObject[];
+  /** Sliding windows: the candidate's contributions, the window once it is promoted. */
+  window?: Contribution[] | null;
+}
+
 export interface FitSettings {
   store: string;
   structure: StructureRef;
@@ -85,15 +97,7 @@ export interface CpuActivities {
   lookupStage(input: { store: string; stage: string; inputs: unknown; previousRunId?: string | null; force?: boolean }): Promise<StageLookup>;
   scanSchedule(input: { store: string; scheduleId: string; structureId: string; watch: string; start: ScheduleScan['current'] }): Promise<ScheduleScan>;
   importWatched(input: { store: string; scheduleId: string; run: string; test: Ref; objects: WatchedObject[] }): Promise<ImportedData>;
-  commitScheduleRun(input: {
-    store: string;
-    scheduleId: string;
-    structureId: string;
-    generation: number;
-    run: ScheduleRun;
-    consumed: ConsumedObject[];
-    window?: Contribution[] | null;
-  }): Promise<{ generation: number; uri: string }>;
+  commitScheduleRun(input: CommitScheduleRunInput): Promise<{ generation: number; uri: string }>;
   forgetStatistics(input: {
     store: string;
     estimator: EstimatorRef;
