@@ -47,6 +47,7 @@ import { settlingRatios } from '../ml/glai/settled.js';
 import { StabilityTracker } from '../ml/glai/stabilization.js';
 import type { LabelledData } from '../ml/train/data.js';
 import { writeSvg } from './plot.js';
+import { benchIncrementalChart, benchStabilizationChart } from '../cli/report/bench-charts.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -361,63 +362,6 @@ const results = {
 };
 writeFileSync(join(outDir, 'glai.json'), `${JSON.stringify(results, null, 2)}\n`);
 
-const schema = 'https://vega.github.io/schema/vega-lite/v5.json';
-await writeSvg(
-  {
-    $schema: schema,
-    title: `Fashion-MNIST: pattern vs weight change every ${every} steps, normalised by the first`,
-    data: {
-      values: stabilization.flatMap((run) =>
-        run.series.flatMap((s) => [
-          { step: s.step, kind: `patterns, ${run.schedule} lr`, change: s.patternChange / run.series[0]!.patternChange },
-          { step: s.step, kind: `weights, ${run.schedule} lr`, change: s.weightChange / run.series[0]!.weightChange },
-        ]),
-      ),
-    },
-    mark: { type: 'line' },
-    encoding: {
-      x: { field: 'step', type: 'quantitative', title: 'optimiser step' },
-      y: { field: 'change', type: 'quantitative', scale: { type: 'log' }, title: 'change / initial change' },
-      color: { field: 'kind', type: 'nominal' },
-    },
-    width: 480,
-    height: 300,
-  },
-  join(outDir, 'glai-stabilization.svg'),
-);
-await writeSvg(
-  {
-    $schema: schema,
-    title: 'Incremental retraining per shard: GLAI update vs DNN retrain',
-    data: {
-      values: incremental.flatMap((r) => [
-        { seen: r.seen, method: 'GLAI update', seconds: r.glaiSeconds, accuracy: r.glaiAccuracy },
-        { seen: r.seen, method: 'DNN retrain', seconds: r.dnnSeconds, accuracy: r.dnnAccuracy },
-      ]),
-    },
-    hconcat: [
-      {
-        mark: { type: 'line', point: true },
-        encoding: {
-          x: { field: 'seen', type: 'quantitative', title: 'samples seen' },
-          y: { field: 'seconds', type: 'quantitative', scale: { type: 'log' }, title: 'wall time (s)' },
-          color: { field: 'method', type: 'nominal' },
-        },
-        width: 300,
-        height: 260,
-      },
-      {
-        mark: { type: 'line', point: true },
-        encoding: {
-          x: { field: 'seen', type: 'quantitative', title: 'samples seen' },
-          y: { field: 'accuracy', type: 'quantitative', scale: { zero: false }, title: 'test accuracy' },
-          color: { field: 'method', type: 'nominal' },
-        },
-        width: 300,
-        height: 260,
-      },
-    ],
-  },
-  join(outDir, 'glai-incremental.svg'),
-);
+await writeSvg(benchStabilizationChart(results.stabilization), join(outDir, 'glai-stabilization.svg'));
+await writeSvg(benchIncrementalChart(results.incremental.shards), join(outDir, 'glai-incremental.svg'));
 console.log(`\nresults: ${join(outDir, 'glai.json')}; plots: glai-stabilization.svg, glai-incremental.svg`);

@@ -1,10 +1,9 @@
-/** Renders a Vega-Lite spec to an SVG file (benchmarks' plots; headless, no browser). */
+/** Writes a Vega-Lite spec as an SVG file (benchmarks' plots), rendered as the report renders its charts. */
 import { writeFileSync } from 'node:fs';
-import * as vega from 'vega';
-import { compile, type TopLevelSpec } from 'vega-lite';
+import type { TopLevelSpec } from 'vega-lite';
+import { renderSvg } from '../cli/report/svg.js';
 
 /** Compiles `spec` and writes it as SVG to `path`. */
 export async function writeSvg(spec: TopLevelSpec, path: string): Promise<void> {
-  const svg = await new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' }).toSVG();
-  writeFileSync(path, svg);
+  writeFileSync(path, await renderSvg(spec));
 }

@@ -7,6 +7,7 @@ import { connect, type LightpathClient } from '../../client/connect.js';
 import { type RunInfo } from '../../contracts/runs.js';
 import { findRun, readRun, readRunAt } from '../../client/run-record.js';
 import { buildReport } from '../report/build.js';
+import { readGlaiBench } from '../report/bench-data.js';
 import { estimatorContributions } from '../../client/forget.js';
 import { fail } from '../shared.js';
 
@@ -15,6 +16,7 @@ interface ReportOptions {
   json?: boolean;
   store?: string;
   with?: string[];
+  bench?: string;
   temporal: boolean;
 }
 
@@ -22,15 +24,17 @@ interface ReportOptions {
 export function registerReport(program: Command): void {
   program
     .command('report <runId>')
-    .description("write a run's report as one self-contained HTML file: loss/accuracy/OUI per epoch, weight-decay search, structure stabilization, GLAI, artifacts")
+    .description("write a run's report as one self-contained HTML file: loss/accuracy/OUI per epoch, weight-decay search, structure stabilization, GLAI, a GLAI benchmark (--bench), artifacts")
     .option('-o, --out <file>', 'where to write it (default: <runId>.html)')
     .option('--store <uri>', "store holding the run (default: LIGHTPATH_STORE / LIGHTPATH_S3_BUCKET / local; else the one the run's result names)")
     .option('--with <workflowIds...>', 'GLAI retrain, merge or forget workflows whose outcomes to show next to the run')
+    .option('--bench <dir>', 'also show a GLAI benchmark result: <dir>/glai.json as `npm run bench:glai` writes it (bench/results)')
     .option('--no-temporal', 'read the store only; do not ask Temporal about the workflow')
     .option('--json', 'print what was written as JSON')
     .action(async (runId: string, o: ReportOptions) => {
       let lp: LightpathClient | null = null;
       try {
+        const bench = o.bench === undefined ? null : await readGlaiBench(o.bench);
         let temporalNote: string | null = 'not asked (--no-temporal)';
         if (o.temporal || o.with?.length) {
           lp = await connect().catch((e: Error) => {
@@ -50,7 +54,7 @@ export function registerReport(program: Command): void {
         const others = lp ? await Promise.all((o.with ?? []).map((id) => lp!.getRun(id))) : [];
         const estimator = record.manifest.artifacts.find((a) => a.stage === 'estimator');
         const contributions = estimator ? await estimatorContributions(estimator.ref).catch(() => null) : null;
-        const report = await buildReport({ record, workflow, temporalNote, others, contributions, generatedAt: new Date() });
+        const report = await buildReport({ record, workflow, temporalNote, others, contributions, bench, generatedAt: new Date() });
         const out = resolve(o.out ?? `${runId}.html`);
         await writeFile(out, report.html);
         const summary = { runId, out, bytes: Buffer.byteLength(report.html), sections: report.sections, charts: report.charts, workflowStatus: workflow?.status ?? null };

@@ -9,10 +9,12 @@ import type { GlaiOutcome, PipelineResult, SiteOutcome } from '../../contracts/t
 import type { Contribution, ForgetResult } from '../../contracts/forget.js';
 import { runConfig, runMetrics, type RunMetrics, type RunRecord, type SearchMetrics } from '../../client/run-record.js';
 import { type RunInfo } from '../../contracts/runs.js';
-import { accuracyChart, candidateOuiChart, glaiAccuracyChart, lossChart, ouiChart, stabilizationChart, type GlaiBar } from './charts.js';
+import { accuracyChart, candidateOuiChart, glaiAccuracyChart, lossChart, ouiChart, stabilizationChart, updatesChart, type GlaiBar, type UpdatePoint } from './charts.js';
 import { esc, facts, num, page, pct, table, uriHtml, type Cell, type Section } from './html.js';
 import { renderSvg } from './svg.js';
 import { glaiHeadWidths, glaiLayers } from '../../contracts/glai-head.js';
+import type { GlaiBench } from './bench-data.js';
+import { benchSection } from './bench-section.js';
 
 /** What a report is built from. */
 export interface ReportInput {
@@ -24,6 +26,8 @@ export interface ReportInput {
   others: RunInfo[];
   /** The contributions the run's estimator sums (its manifest's list), when read. */
   contributions?: Contribution[] | null;
+  /** A GLAI benchmark result (`--bench`: glai.json, read and validated by bench-data.ts) to show in its own section. */
+  bench?: { file: string; bench: GlaiBench } | null;
   generatedAt: Date;
 }
 
@@ -42,6 +46,11 @@ function glaiOf(w: RunInfo): GlaiResult | null {
   const r = w.result as (PipelineResult | GlaiResult) | null;
   if (!r) return null;
   return 'runId' in r ? r.glai : r;
+}
+
+/** A closed workflow's wall time in seconds (start to close, as Temporal records them), or null while open. */
+function wallSeconds(w: RunInfo): number | null {
+  return w.closeTime ? (Date.parse(w.closeTime) - Date.parse(w.startTime)) / 1000 : null;
 }
 
 /** Renders a chart to SVG (and counts it). */
@@ -67,6 +76,7 @@ export async function buildReport(input: ReportInput): Promise<Report> {
   if (metrics.glai || input.others.length) sections.push({ id: 'glai', title: 'GLAI', body: await glaiBody(input, metrics, charts) });
   const forgets = input.others.filter((w) => w.kind === 'forget');
   if (input.contributions?.length || forgets.length) sections.push({ id: 'contributions', title: 'Contributions and forgets', body: contributionsBody(input.contributions ?? [], forgets) });
+  if (input.bench) sections.push(await benchSection(input.bench, charts));
   sections.push({ id: 'artifacts', title: 'Artifacts', body: artifactsBody(input.record) });
   sections.push({ id: 'config', title: 'Config', body: `<details><summary>pipeline config (defaults filled in)</summary><pre>${esc(JSON.stringify(m.config, null, 2))}</pre></details>` });
   const status = `<span class="status-${esc(m.status)}">${esc(m.status)}</span>`;
@@ -203,7 +213,17 @@ async function glaiBody(input: ReportInput, x: RunMetrics, charts: Render): Prom
     if (selectorAccuracy !== null) bars.push({ model, kind: 'selector', accuracy: selectorAccuracy });
   };
   if (g) {
-    rows.push(['this run', 'pipeline', 'COMPLETED', 'its own', own?.estimator.count ?? null, pct(g.estimatorAccuracy), pct(g.selectorAccuracy), null]);
+    rows.push([
+      'this run',
+      'pipeline',
+      'COMPLETED',
+      'its own',
+      own?.estimator.count ?? null,
+      pct(g.estimatorAccuracy),
+      pct(g.selectorAccuracy),
+      num(input.workflow && wallSeconds(input.workflow), 3),
+      null,
+    ]);
     addBars('this run', g.estimatorAccuracy, g.selectorAccuracy);
   }
   for (const w of input.others) {
@@ -220,12 +240,26 @@ async function glaiBody(input: ReportInput, x: RunMetrics, charts: Render): Prom
         ]
           .filter(Boolean)
           .join('; ');
-    rows.push([w.runId, kind, w.status, structure, o?.estimator.count ?? null, pct(o?.estimatorAccuracy), pct(o?.selectorAccuracy), details || null]);
+    rows.push([w.runId, kind, w.status, structure, o?.estimator.count ?? null, pct(o?.estimatorAccuracy), pct(o?.selectorAccuracy), num(wallSeconds(w), 3), details || null]);
     if (o) addBars(w.runId, o.estimatorAccuracy, o.selectorAccuracy);
   }
-  parts.push(table(['workflow', 'kind', 'status', 'structure', 'samples', 'estimator acc', 'selector acc', 'details'], rows));
+  parts.push(table(['workflow', 'kind', 'status', 'structure', 'samples', 'estimator acc', 'selector acc', 'wall time (s)', 'details'], rows));
   if (bars.length) parts.push(`<div class="charts">${await charts(glaiAccuracyChart(bars))}</div>`);
+  const updates = retrainUpdates(input.others);
+  if (updates.length >= 2) parts.push(`<div class="charts">${await charts(updatesChart(updates))}</div>`);
   return parts.join('');
+}
+
+/** Each completed GLAI retrain given with `--with`, oldest first: its estimator accuracy and wall time (the updates chart needs two to draw a trend). */
+function retrainUpdates(others: RunInfo[]): UpdatePoint[] {
+  return others
+    .filter((w) => w.kind === 'retrain')
+    .sort((a, b) => Date.parse(a.startTime) - Date.parse(b.startTime))
+    .flatMap((w) => {
+      const accuracy = glaiOf(w)?.estimatorAccuracy ?? null;
+      const seconds = wallSeconds(w);
+      return accuracy === null || seconds === null ? [] : [{ update: w.runId, accuracy, seconds }];
+    });
 }
 
 /** The run's estimator's contributions, and each forget run given with `--with`: what it removed, the proof, what it replaces. */

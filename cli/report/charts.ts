@@ -3,9 +3,11 @@ import type { TopLevelSpec } from 'vega-lite';
 import { type EpochMetrics } from '../../contracts/runs.js';
 import type { SearchMetrics } from '../../client/run-record.js';
 
-const WIDTH = 470;
-const HEIGHT = 210;
-const CONFIG = {
+/** A chart's plot width and height (px); wide charts take two widths. */
+export const WIDTH = 470;
+export const HEIGHT = 210;
+/** The report's chart style (font, axes, legend below, titles at the start). */
+export const CONFIG = {
   font: 'system-ui, -apple-system, "Segoe UI", sans-serif',
   view: { stroke: '#ddd' },
   axis: { labelFontSize: 11, titleFontSize: 12, gridColor: '#eee' },
@@ -168,5 +170,37 @@ export function glaiAccuracyChart(bars: GlaiBar[]): TopLevelSpec {
       color: { field: 'kind', type: 'nominal', title: null, sort: ['estimator', 'selector'], scale: { range: ['#4c78a8', '#bab0ac'] } },
       tooltip: [{ field: 'model' }, { field: 'kind' }, { field: 'accuracy', format: '.2%' }],
     },
+  };
+}
+
+/** One GLAI retrain of the updates chart: its workflow id, estimator test accuracy and wall time. */
+export interface UpdatePoint {
+  update: string;
+  accuracy: number;
+  seconds: number;
+}
+
+/** Estimator test accuracy and wall time of each GLAI retrain, in the order given (oldest first). */
+export function updatesChart(points: UpdatePoint[]): TopLevelSpec {
+  const x = { field: 'update', type: 'ordinal', title: 'retrain (oldest first)', sort: points.map((p) => p.update), axis: { labelAngle: -30, labelLimit: 160 } } as const;
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: 'GLAI updates: estimator accuracy and wall time per retrain',
+    config: CONFIG,
+    data: { values: points },
+    hconcat: [
+      {
+        width: WIDTH - 40,
+        height: HEIGHT,
+        mark: { type: 'line', point: true, color: '#4c78a8' },
+        encoding: { x, y: { field: 'accuracy', type: 'quantitative', title: 'estimator test accuracy', axis: { format: '.1%' }, scale: { zero: false } } },
+      },
+      {
+        width: WIDTH - 40,
+        height: HEIGHT,
+        mark: { type: 'bar', color: '#72b7b2' },
+        encoding: { x, y: { field: 'seconds', type: 'quantitative', title: 'wall time (s)' } },
+      },
+    ],
   };
 }

@@ -55,7 +55,7 @@ export function solveStatistics(train: LinearStats, val: LinearStats | null, pri
   if (val && (val.dim !== train.dim || val.classes !== train.classes))
     throw new InvalidInputError(`validation statistics are ${val.dim}×${val.classes}, the training ones ${train.dim}×${train.classes}`);
   const target = plan.prior === 'selector' && prior ? prior : null;
-  const c = target ? priorScale(train, target) : 0;
+  const c = target ? priorScale(train, target, blas) : 0;
   const penalty = new Float64Array(train.dim).fill(1);
   for (const i of plan.biasFeatures) penalty[i] = plan.biasPenalty;
   const byValidation = val !== null && val.count > 0 && plan.lambdas.length > 0;
@@ -64,7 +64,7 @@ export function solveStatistics(train: LinearStats, val: LinearStats | null, pri
   const at = (i: number) => {
     if (!solved.has(i)) {
       const w = ridgeSolve(train, grid[i]!, penalty, target, c, blas);
-      solved.set(i, { w, validationError: byValidation ? validationMse(val, w) : null });
+      solved.set(i, { w, validationError: byValidation ? validationMse(val, w, blas) : null });
     }
     return solved.get(i)!;
   };
@@ -92,23 +92,24 @@ function downhill(grid: number[], from: number, error: (i: number) => number): n
 }
 
 /** c = tr(UᵀB) / tr(UᵀAU): the least-squares scale of the prior's outputs to the targets (0 when they vanish). */
-export function priorScale(stats: LinearStats, u: Float64Array): number {
+export function priorScale(stats: LinearStats, u: Float64Array, blas: NativeBlas | null = activeBlas()): number {
   let num = 0;
   for (let i = 0; i < u.length; i++) num += u[i]! * stats.b[i]!;
-  const den = quadratic(stats, u);
+  const den = quadratic(stats, u, blas);
   return den > 0 ? num / den : 0;
 }
 
 /** Mean squared error per validation sample of W: (tr(WᵀA_vW) − 2·tr(WᵀB_v) + n_v) / n_v. */
-export function validationMse(val: LinearStats, w: Float64Array): number {
+export function validationMse(val: LinearStats, w: Float64Array, blas: NativeBlas | null = activeBlas()): number {
   let cross = 0;
   for (let i = 0; i < w.length; i++) cross += w[i]! * val.b[i]!;
-  return (quadratic(val, w) - 2 * cross + val.count) / val.count;
+  return (quadratic(val, w, blas) - 2 * cross + val.count) / val.count;
 }
 
-/** tr(WᵀAW) = Σᵢ aᵢᵢ·wᵢ·wᵢ + 2·Σ_{i<j} aᵢⱼ·wᵢ·wⱼ for symmetric A and W row-major [dim, classes] (upper half only). */
-function quadratic(stats: LinearStats, w: Float64Array): number {
+/** tr(WᵀAW) for symmetric A and W row-major [dim, classes]: one dsymm on the native provider, else Σᵢ aᵢᵢ·wᵢ·wᵢ + 2·Σ_{i<j} aᵢⱼ·wᵢ·wⱼ. */
+function quadratic(stats: LinearStats, w: Float64Array, blas: NativeBlas | null): number {
   const { dim: d, classes: k, a } = stats;
+  if (blas) return blas.quadForm(a, w, d, k);
   let diagonal = 0;
   let upper = 0;
   for (let i = 0; i < d; i++) {

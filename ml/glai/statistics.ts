@@ -2,10 +2,10 @@
  * GLAI's one-pass trainer (METHODS.md §3, consequence 1): sufficient statistics
  * A = Σ φ(x)φ(x)ᵀ and B = Σ φ(x)yᵀ (y one-hot); ml/glai/solve.ts solves them.
  *
- * Per batch φ is computed on the tensor backend; the products then run either on
- * the native BLAS provider in float64 (where it is built: exact products, float64
- * sums) or on the tensor backend in float32, split so they are (nearly) exact (see
- * `accumulateStats`); the running sums are kept on the host in float64, so
+ * Per batch the selector runs on the tensor backend; the products then run either
+ * on the native BLAS provider in float64 from φ's factors, block by gate pair (where
+ * it is built: exact products, float64 sums), or on the tensor backend in float32
+ * from φ itself, split so they are (nearly) exact (see `accumulateStats`); the running sums are kept on the host in float64, so
  * accumulating many batches loses nothing.
  * Statistics add: incremental retraining adds a new shard's statistics (reading only
  * the new samples) and merging sums those of several sites — both give exactly what
@@ -13,7 +13,7 @@
  * the summed statistics only, so that equality holds for the solved weights too.
  */
 import * as tf from '@tensorflow/tfjs';
-import { gatedFeatures, sameFeatureMap, type FeatureSpec } from './features.js';
+import { featureFactors, gatedFeatures, sameFeatureMap, type FeatureSpec } from './features.js';
 import type { SelectorWeights } from './selector.js';
 import type { LabelledData } from '../train/data.js';
 import { InvalidInputError } from '../../contracts/errors.js';
@@ -88,20 +88,26 @@ export async function accumulateOnBackend(stats: LinearStats, w: SelectorWeights
   return stats;
 }
 
-/** Samples per batch of the float64 path (large products keep BLAS efficient). */
-const NATIVE_BATCH = 2048;
+/** Samples per batch of the float64 path (each gate pair's product then spans about a quarter of them). */
+const NATIVE_BATCH = 8192;
 
-/** `accumulateStats` on the native provider: φ per batch on the tensor backend, A and B updated by float64 BLAS. */
+/**
+ * `accumulateStats` on the native provider: the factors of φ (values h̃ and gates g̃)
+ * per batch on the tensor backend, A and B updated gate pair by gate pair in float64
+ * without forming φ (linalg.c's `gatedGram`).
+ */
 export async function accumulateNative(blas: NativeBlas, stats: LinearStats, w: SelectorWeights, data: LabelledData, onProgress?: (done: number, total: number) => void): Promise<LinearStats> {
   for (let from = 0; from < data.count; from += NATIVE_BATCH) {
     const to = Math.min(data.count, from + NATIVE_BATCH);
-    const [phi, y] = tf.tidy(() => [
-      gatedFeatures(w, stats.spec, tf.tensor2d(data.x.subarray(from * data.dim, to * data.dim), [to - from, data.dim])),
-      tf.oneHot(tf.tensor1d(data.y.subarray(from, to), 'int32'), data.classes).toFloat(),
-    ]);
-    const [p, yy] = (await Promise.all([phi!.data(), y!.data()])) as Float32Array[];
-    tf.dispose([phi!, y!]);
-    blas.gramAccumulate(stats.a, stats.b, p!, yy!, to - from, stats.dim, stats.classes);
+    const { value, gate, y } = tf.tidy(() => ({
+      ...featureFactors(w, stats.spec, tf.tensor2d(data.x.subarray(from * data.dim, to * data.dim), [to - from, data.dim])),
+      y: tf.oneHot(tf.tensor1d(data.y.subarray(from, to), 'int32'), data.classes).toFloat(),
+    }));
+    const [nv, ng] = [value.shape[1], gate.shape[1]];
+    if (nv * ng !== stats.dim) throw new InvalidInputError(`the selector's feature map has ${nv * ng} features, the statistics ${stats.dim}`);
+    const [v, g, yy] = (await Promise.all([value.data(), gate.data(), y.data()])) as Float32Array[];
+    tf.dispose([value, gate, y]);
+    blas.gatedGram(stats.a, stats.b, v!, g!, yy!, to - from, nv, ng, stats.classes);
     stats.count += to - from;
     onProgress?.(to, data.count);
   }

@@ -150,6 +150,38 @@ test('native float64 statistics and LAPACK solve agree with the tensor-backend p
   s.model.dispose();
 });
 
+test('gated Gram: the dense product of φ, the same bits on 1 and 2 threads, two gate layers; non-binary gates refused; quadForm = tr(WᵀAW)', async (t) => {
+  const native = nativeBlas();
+  if (!native.active) {
+    t.skip(`no native provider here (${native.detail})`);
+    return;
+  }
+  const s = await selector(5);
+  const both: FeatureSpec = { valueLayer: 0, gateLayer: 0, gateLayers: [0, 1] };
+  const dim = featureDim(s.w, both);
+  const data = rows(all, 0, 300);
+  const onBackend = await accumulateOnBackend(emptyStats(s.id, both, dim, 4), s.w, data);
+  const runs = [];
+  for (const threads of [1, 2]) {
+    native.blas.setThreads(threads);
+    runs.push(await accumulateNative(native.blas, emptyStats(s.id, both, dim, 4), s.w, data));
+  }
+  native.blas.setThreads(native.blas.info().threads);
+  assert.ok(maxRelDiff(runs[0]!.a, onBackend.a) <= 1e-8, `A differs by ${maxRelDiff(runs[0]!.a, onBackend.a)}`);
+  assert.ok(maxRelDiff(runs[0]!.b, onBackend.b) <= 1e-8, `B differs by ${maxRelDiff(runs[0]!.b, onBackend.b)}`);
+  assert.deepEqual(runs[1]!.a, runs[0]!.a, 'A: same bits on 1 and 2 threads');
+  assert.deepEqual(runs[1]!.b, runs[0]!.b, 'B: same bits on 1 and 2 threads');
+  for (let i = 0; i < dim; i += 7) for (let j = 0; j < i; j += 5) assert.equal(runs[0]!.a[i * dim + j], runs[0]!.a[j * dim + i], 'A symmetric');
+  const half = new Float32Array([1, 0.5, 0, 1]);
+  assert.throws(() => native.blas.gatedGram(new Float64Array(4), new Float64Array(2), new Float32Array([1, 2]), half, new Float32Array([1, 0]), 2, 1, 2, 1), /gate entries must be 0 or 1/);
+  const w = Float64Array.from({ length: dim * 4 }, (_, i) => Math.sin(i));
+  let direct = 0;
+  for (let i = 0; i < dim; i++) for (let j = 0; j < dim; j++) for (let k = 0; k < 4; k++) direct += w[i * 4 + k]! * runs[0]!.a[i * dim + j]! * w[j * 4 + k]!;
+  const quad = native.blas.quadForm(runs[0]!.a, w, dim, 4);
+  assert.ok(Math.abs(quad - direct) <= 1e-9 * Math.abs(direct), `${quad} vs ${direct}`);
+  s.model.dispose();
+});
+
 const planFor = (w: Awaited<ReturnType<typeof selector>>['w'], fspec: FeatureSpec, over: Partial<SolvePlan> = {}): SolvePlan => ({
   ...DEFAULT_SOLVE,
   lambda: 1e-3,

@@ -3,12 +3,20 @@
  * every string it shows (config, decisions, candidate ids, URIs) and links only
  * http(s)/file URIs; sections follow what the run has; metric rows carry each
  * candidate's per-epoch weight decay; TFRecords carry valid masked CRC-32Cs and
- * decode back; lightpath's initializers are swapped for stock ones in exports.
+ * decode back; lightpath's initializers are swapped for stock ones in exports;
+ * `--bench` adds the GLAI benchmark's section from a glai.json and refuses a
+ * malformed one by name; two or more retrains add the updates chart.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { crc32c } from '@aws-crypto/crc32c';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { buildReport } from '../../cli/report/build.js';
+import { readGlaiBench } from '../../cli/report/bench-data.js';
+import { InvalidInputError } from '../../contracts/errors.js';
+import type { RunInfo } from '../../contracts/runs.js';
 import { metricsRows } from '../../cli/metrics/rows.js';
 import { EventType, eventFile, maskedCrc32c, readTfRecords, tfRecord } from '../../cli/metrics/tfevents.js';
 import { portableTopology } from '../../cli/export/tfjs.js';
@@ -172,4 +180,93 @@ test("exports swap lightpath's initializers for GlorotUniform and record them", 
     'hidden_0.kernel_initializer': { class_name: 'Sinusoidal', config: { mode: 'glorot' } },
     'hidden_1.kernel_initializer': { class_name: 'lsuv', config: { seed: 3 } },
   });
+});
+
+/** A small glai.json as `npm run bench:glai` writes it (only the parts the report reads, plus one it ignores). */
+const glaiJson = () => ({
+  date: '2026-11-30T13:11:18.090Z',
+  quick: false,
+  load: [4.31, 5.68, 7.87],
+  backend: { name: 'wasm+openblas' },
+  selector: { hidden: [64, 32], budgets: [10], trainSamples: 50000, validationSamples: 10000, testSamples: 10000 },
+  stabilization: {
+    every: 50,
+    runs: ['cosine', 'constant'].map((schedule) => ({
+      schedule,
+      series: [1, 2, 3].map((k) => ({ step: 50 * k, patternChange: 0.3 / k, weightChange: 0.2 / k })),
+    })),
+  },
+  incremental: {
+    shards: [1, 2].map((shard) => ({ shard, seen: 25000 + 5000 * shard, glaiSeconds: 3, glaiAccuracy: 0.866, dnnSeconds: 18, dnnAccuracy: 0.87 })),
+    glaiSeconds: 6,
+    dnnSeconds: 36,
+    speedup: 6,
+    accuracyGapPoints: 0.4,
+  },
+  merge: { merges: [] },
+});
+
+async function benchDir(content: string): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'lightpath-bench-'));
+  await writeFile(join(dir, 'glai.json'), content);
+  return dir;
+}
+
+test('--bench: the GLAI benchmark section with both charts, its totals and one row per shard', async () => {
+  const bench = await readGlaiBench(await benchDir(JSON.stringify(glaiJson())));
+  const r = await buildReport({ record: { manifest: manifest(), manifestUri: 'file:///m.json' }, workflow: null, temporalNote: null, others: [], bench, generatedAt: new Date(0) });
+  assert.deepEqual(r.sections, ['summary', 'training', 'stabilization', 'glai-bench', 'artifacts', 'config']);
+  assert.equal(r.charts, 6, 'the run’s four, then stabilization curves and incremental');
+  const section = r.html.slice(r.html.indexOf('<section id="glai-bench"'), r.html.indexOf('<section id="artifacts"'));
+  assert.equal(section.match(/<svg[\s>]/g)?.length, 2);
+  assert.match(section, /Pattern vs weight change every 50 steps, normalised by the first/);
+  assert.match(section, /Incremental retraining per shard: GLAI update vs DNN retrain/);
+  assert.match(section, /<dt>speedup<\/dt><dd>6\.0×<\/dd>/);
+  assert.match(section, /<dt>final accuracy gap \(DNN − GLAI\)<\/dt><dd>0\.40 points<\/dd>/);
+  assert.match(section, /<dt>load \(1, 5, 15 min\)<\/dt><dd>4\.31, 5\.68, 7\.87<\/dd>/);
+  assert.equal(section.match(/<tr><td class="num">\d<\/td><td class="num">\d+<\/td>/g)?.length, 2, 'one row per shard');
+});
+
+test('--bench: a missing, unparsable or incomplete glai.json is refused, naming the file and the field', async () => {
+  const refused = async (dir: string, field: RegExp) => {
+    const file = join(dir, 'glai.json');
+    await assert.rejects(readGlaiBench(dir), (e: Error) => {
+      assert.ok(e instanceof InvalidInputError);
+      assert.equal(e.nonRetryable, true);
+      assert.ok(e.message.startsWith(`${file}: `), e.message);
+      assert.match(e.message, field);
+      return true;
+    });
+  };
+  const incomplete = glaiJson() as Record<string, unknown> & { incremental: Partial<ReturnType<typeof glaiJson>['incremental']> };
+  delete incomplete.incremental.speedup;
+  await refused(await benchDir(JSON.stringify(incomplete)), /incremental\.speedup/);
+  await refused(await benchDir(JSON.stringify({ ...glaiJson(), stabilization: { every: 50, runs: [] } })), /stabilization\.runs/);
+  await refused(await benchDir('{"date": '), /not valid JSON/);
+  await refused(join(tmpdir(), 'lightpath-no-such-bench'), /cannot read \(ENOENT\)/);
+});
+
+const retrain = (id: string, start: string, close: string, estimatorAccuracy: number): RunInfo => ({
+  runId: id,
+  kind: 'retrain',
+  status: 'COMPLETED',
+  startTime: start,
+  closeTime: close,
+  resumedFrom: null,
+  progress: null,
+  failure: null,
+  result: { structure: { id: 's'.repeat(64) }, estimator: { count: 100 }, test: null, estimatorAccuracy, selectorAccuracy: 0.8, added: 50 },
+});
+
+test('retrains given with --with: their wall times, and the updates chart once there are two', async () => {
+  const build = (others: RunInfo[]) => buildReport({ record: { manifest: manifest(), manifestUri: 'file:///m.json' }, workflow: null, temporalNote: null, others, generatedAt: new Date(0) });
+  const second = retrain('retrain-b', '2026-01-02T00:00:00.000Z', '2026-01-02T00:00:12.500Z', 0.83);
+  const first = retrain('retrain-a', '2026-01-01T00:00:00.000Z', '2026-01-01T00:01:30.000Z', 0.81);
+  const one = await build([first]);
+  assert.equal(one.charts, 5, "the run's four and the GLAI accuracy bars");
+  assert.match(one.html, /<td>retrain-a<\/td>.*?<td class="num">100<\/td><td>81\.00 %<\/td><td>80\.00 %<\/td><td>90<\/td>/);
+  const two = await build([second, first]);
+  assert.equal(two.charts, 6, 'and the updates chart');
+  assert.match(two.html, /GLAI updates: estimator accuracy and wall time per retrain/);
+  assert.match(two.html, /<td>retrain-b<\/td>.*?<td>12\.5<\/td>/);
 });

@@ -6,7 +6,7 @@
  *
  *   sgemm, epilogue      matrix products (gemm.c)
  *   conv2d               convolutions and their gradients as im2col + sgemm (conv.c)
- *   gramAccumulate,      float64 sufficient statistics and SPD solve for GLAI (linalg.c)
+ *   gatedGram, quadForm, float64 sufficient statistics and SPD solve for GLAI (linalg.c)
  *   spdSolve
  *   adamw, sgdMomentum   fused optimizer updates over all variables (optimizer.c)
  *   maxPool, maxPoolGrad max pooling and its gradient (pool.c)
@@ -56,7 +56,8 @@ NAPI_MODULE_INIT() {
       {"sgemm", NULL, sgemm, NULL, NULL, NULL, napi_enumerable, NULL},
       {"epilogue", NULL, epilogue, NULL, NULL, NULL, napi_enumerable, NULL},
       {"conv2d", NULL, conv2d, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"gramAccumulate", NULL, gram_accumulate, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"gatedGram", NULL, gated_gram, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"quadForm", NULL, quad_form, NULL, NULL, NULL, napi_enumerable, NULL},
       {"spdSolve", NULL, spd_solve, NULL, NULL, NULL, napi_enumerable, NULL},
       {"adamw", NULL, adamw, NULL, NULL, NULL, napi_enumerable, NULL},
       {"sgdMomentum", NULL, sgd_momentum, NULL, NULL, NULL, napi_enumerable, NULL},

@@ -19,7 +19,8 @@ export interface NativeBlas {
   sgemm(transA: boolean, transB: boolean, m: number, n: number, k: number, a: Float32Array, b: Float32Array, c: Float32Array, aIndex: Int32Array, bIndex: Int32Array): void;
   epilogue(c: Float32Array, n: number, bias: Float32Array | null, activation: number, alpha: number): void;
   conv2d(mode: number, a: Float32Array, b: Float32Array, out: Float32Array, geometry: Int32Array): void;
-  gramAccumulate(a: Float64Array, b: Float64Array, phi: Float32Array, y: Float32Array, n: number, d: number, c: number): void;
+  gatedGram(a: Float64Array, b: Float64Array, value: Float32Array, gate: Float32Array, y: Float32Array, n: number, nv: number, ng: number, c: number): void;
+  quadForm(a: Float64Array, w: Float64Array, d: number, c: number): number;
   spdSolve(a: Float64Array, b: Float64Array, d: number, c: number): number;
   adamw(tensors: Float32Array[], params: Float64Array): void;
   sgdMomentum(tensors: Float32Array[], params: Float64Array): void;

@@ -20,7 +20,10 @@
 #include <cblas.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <time.h>
 #include "napi-args.h"
 
 /* Threads for one product: setThreads(n), process wide like OpenBLAS's own. */
@@ -38,7 +41,6 @@ typedef struct {
   int m, n, k, lda, ldb, ldc, by_cols, blocks, width;
   const float *a, *b;
   float beta, *c;
-  atomic_int next;
 } job;
 
 /* The number of blocks the split dimension `dim` is cut into. */
@@ -63,11 +65,129 @@ static void run_block(const job *j, int i) {
   }
 }
 
-static void *drain(void *arg) {
-  job *j = arg;
-  for (int i = atomic_fetch_add(&j->next, 1); i < j->blocks; i = atomic_fetch_add(&j->next, 1)) run_block(j, i);
+/*
+ * The helper threads: started once (lazily, up to MAX_BLOCKS − 1) and kept. A
+ * thread created per call would cost its start and OpenBLAS's per-thread buffers
+ * on every product. Between jobs a helper spins for up to SPIN_NS, then sleeps: a
+ * training's products come well within that of each other, so the helpers stay
+ * awake while it runs (waking a sleeping thread costs tens of microseconds in a VM,
+ * as much as a small product), and idle workers do not burn a core. A job is
+ * `blocks` calls of fn(ctx, i) taken from an atomic counter by the caller and
+ * `wanted − 1` helpers. One caller holds the pool at a time; a caller on another
+ * thread (two trainings in one process) that finds it held runs its blocks itself.
+ */
+#define SPIN_NS 1000000L
+typedef void (*block_fn)(void *ctx, int i);
+static struct {
+  pthread_mutex_t busy, m;
+  pthread_cond_t wake, done;
+  int started, wanted, blocks, sleepers;
+  block_fn fn;
+  void *ctx;
+  atomic_int next, pending;
+  atomic_ulong generation;
+} pool = {.busy = PTHREAD_MUTEX_INITIALIZER, .m = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER, .done = PTHREAD_COND_INITIALIZER};
+
+static inline void relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  __asm__ volatile("yield");
+#endif
+}
+
+static long long monotonic_ns(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (long long)t.tv_sec * 1000000000LL + t.tv_nsec;
+}
+
+/* Spins until done() holds or SPIN_NS pass; whether it holds. */
+static bool spin_until(bool (*done)(const void *), const void *arg) {
+  const long long until = monotonic_ns() + SPIN_NS;
+  for (unsigned i = 1;; i++) {
+    if (done(arg)) return true;
+    relax();
+    if ((i & 255) == 0 && monotonic_ns() > until) return done(arg);
+  }
+}
+
+static bool moved_on(const void *seen) { return atomic_load_explicit(&pool.generation, memory_order_acquire) != *(const unsigned long *)seen; }
+static bool all_in(const void *unused) {
+  (void)unused;
+  return atomic_load_explicit(&pool.pending, memory_order_acquire) == 0;
+}
+
+static void take_blocks(void) {
+  for (int i = atomic_fetch_add(&pool.next, 1); i < pool.blocks; i = atomic_fetch_add(&pool.next, 1)) pool.fn(pool.ctx, i);
+}
+
+static void *helper(void *arg) {
+  const int id = (int)(intptr_t)arg;
+  unsigned long seen = 0;
+  for (;;) {
+    if (!spin_until(moved_on, &seen)) {
+      pthread_mutex_lock(&pool.m);
+      pool.sleepers++;
+      while (!moved_on(&seen)) pthread_cond_wait(&pool.wake, &pool.m);
+      pool.sleepers--;
+      pthread_mutex_unlock(&pool.m);
+    }
+    seen = atomic_load_explicit(&pool.generation, memory_order_acquire);
+    if (id >= pool.wanted) continue;
+    take_blocks();
+    if (atomic_fetch_sub_explicit(&pool.pending, 1, memory_order_acq_rel) == 1) {
+      pthread_mutex_lock(&pool.m);
+      pthread_cond_signal(&pool.done);
+      pthread_mutex_unlock(&pool.m);
+    }
+  }
   return NULL;
 }
+
+/* Starts helpers until `threads − 1` run (fewer if creating one fails); returns the threads available. Called holding pool.busy. */
+static int ensure_helpers(int threads) {
+  while (pool.started < threads - 1) {
+    pthread_t t;
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    const bool ok = pthread_create(&t, &attr, helper, (void *)(intptr_t)(pool.started + 1)) == 0;
+    pthread_attr_destroy(&attr);
+    if (!ok) break;
+    pool.started++;
+  }
+  return pool.started + 1;
+}
+
+/* fn(ctx, i) for i in [0, blocks) on up to `threads` threads (the caller's included). */
+static void run_blocks(int blocks, int threads, block_fn fn, void *ctx) {
+  if (threads > blocks) threads = blocks;
+  if (threads <= 1 || pthread_mutex_trylock(&pool.busy) != 0) {
+    for (int i = 0; i < blocks; i++) fn(ctx, i);
+    return;
+  }
+  threads = ensure_helpers(threads);
+  pool.fn = fn;
+  pool.ctx = ctx;
+  pool.blocks = blocks;
+  pool.wanted = threads;
+  atomic_store(&pool.next, 0);
+  atomic_store(&pool.pending, threads - 1);
+  atomic_fetch_add_explicit(&pool.generation, 1, memory_order_release);
+  pthread_mutex_lock(&pool.m);
+  if (pool.sleepers > 0) pthread_cond_broadcast(&pool.wake);
+  pthread_mutex_unlock(&pool.m);
+  take_blocks();
+  if (!spin_until(all_in, NULL)) {
+    pthread_mutex_lock(&pool.m);
+    while (!all_in(NULL)) pthread_cond_wait(&pool.done, &pool.m);
+    pthread_mutex_unlock(&pool.m);
+  }
+  pthread_mutex_unlock(&pool.busy);
+}
+
+static void gemm_block(void *ctx, int i) { run_block(ctx, i); }
 
 /* c = op(a)·op(b) + beta·c, row-major, as cblas_sgemm with alpha 1; see the top of this file. */
 void lp_sgemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int m, int n, int k, const float *a, int lda, const float *b, int ldb, float beta, float *c, int ldc) {
@@ -76,30 +196,18 @@ void lp_sgemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int m, int n, int k, const
   const int dim = j.by_cols ? n : m;
   j.blocks = block_count(dim);
   j.width = ((dim + j.blocks - 1) / j.blocks + 15) / 16 * 16;
-  atomic_init(&j.next, 0);
-  int threads = lp_get_threads();
-  if (threads > j.blocks) threads = j.blocks;
-  if ((double)m * n * k < PARALLEL_MIN_MACS) threads = 1;
-  pthread_t helpers[MAX_BLOCKS];
-  int started = 0;
-  for (int t = 1; t < threads; t++) {
-    if (pthread_create(&helpers[started], NULL, drain, &j) == 0) started++;
-  }
-  drain(&j);
-  for (int t = 0; t < started; t++) pthread_join(helpers[t], NULL);
+  run_blocks(j.blocks, (double)m * n * k < PARALLEL_MIN_MACS ? 1 : lp_get_threads(), gemm_block, &j);
 }
 
 typedef struct {
   lp_range_fn fn;
   void *ctx;
   size_t n, parts;
-  atomic_size_t next;
 } range_job;
 
-static void *drain_ranges(void *arg) {
-  range_job *j = arg;
-  for (size_t i = atomic_fetch_add(&j->next, 1); i < j->parts; i = atomic_fetch_add(&j->next, 1)) j->fn(j->ctx, j->n * i / j->parts, j->n * (i + 1) / j->parts);
-  return NULL;
+static void range_block(void *ctx, int i) {
+  const range_job *j = ctx;
+  j->fn(j->ctx, j->n * (size_t)i / j->parts, j->n * (size_t)(i + 1) / j->parts);
 }
 
 /* fn(ctx, lo, hi) over [0, n) cut into one range per thread (setThreads), each of at least `grain` items. */
@@ -113,12 +221,5 @@ void lp_parallel_for(size_t n, size_t grain, lp_range_fn fn, void *ctx) {
     return;
   }
   range_job j = {.fn = fn, .ctx = ctx, .n = n, .parts = parts};
-  atomic_init(&j.next, 0);
-  pthread_t helpers[MAX_BLOCKS];
-  size_t started = 0;
-  for (size_t t = 1; t < parts; t++) {
-    if (pthread_create(&helpers[started], NULL, drain_ranges, &j) == 0) started++;
-  }
-  drain_ranges(&j);
-  for (size_t t = 0; t < started; t++) pthread_join(helpers[t], NULL);
+  run_blocks((int)parts, (int)parts, range_block, &j);
 }
