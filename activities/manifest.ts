@@ -11,13 +11,15 @@ const pkg = createRequire(import.meta.url)('lightpath/package.json') as { versio
 
 /**
  * The OpenBLAS build and core of this worker's native BLAS provider (core.ts: the core
- * and how it was chosen), where it is built and on; nothing otherwise.
+ * and how it was chosen) and the library of its float32 products, where it is built
+ * and on; nothing otherwise.
  */
 function blasVersions(): Record<string, string> {
   if (process.env.LIGHTPATH_NATIVE === '0' || !existsSync(addonPath())) return {};
   const s = nativeBlas();
   if (!s.active) return {};
-  return { openblas: s.blas.info().config, blasCore: `${s.core.name} (${s.core.how}: ${s.core.detail})` };
+  const { config, products } = s.blas.info();
+  return { openblas: config, blasCore: `${s.core.name} (${s.core.how}: ${s.core.detail})`, products };
 }
 
 /** Writes (replaces) the run manifest in the store; returns its URI. */

@@ -10,7 +10,8 @@
  * 1b. lightpath vs PyTorch (bench/torch_ref.py, when python3 has torch, or
  *    `LIGHTPATH_TORCH_PYTHON`, or ~/.cache/lightpath/torch-venv): the same models,
  *    batch and optimizer (AdamW and SGD with momentum), on one thread and on all
- *    cores, with the CPU model, the OpenBLAS core in use and the load average.
+ *    cores, with the CPU model, the OpenBLAS core in use, the library of the products
+ *    (oneDNN or OpenBLAS) and the load average.
  * 2. OUI overhead: the same epochs with OUI measured every 10th batch vs off.
  * 3. Initialization comparison on Fashion-MNIST: sinusoidal (paper-exact and
  *    full-rank) vs Glorot vs He on the MLP and the CNN, max validation accuracy and
@@ -220,7 +221,7 @@ async function vsTorchSection(): Promise<{ cpu: string; cores: number; backend: 
     cpu: readCpuInfo()?.model ?? 'unknown',
     cores,
     backend: selected.name,
-    blas: native.active ? { config: native.blas.info().config, core: native.core } : { inactive: native.detail },
+    blas: native.active ? { config: native.blas.info().config, core: native.core, products: native.blas.info().products } : { inactive: native.detail },
     torch: torchVersion,
     rows,
     loadAverage: { before: loadBefore, after: loadavg()[0]! },
@@ -316,9 +317,9 @@ if (t) {
   );
 }
 const vs = await vsTorchSection();
-const core = vs.blas && typeof vs.blas === 'object' && 'core' in vs.blas ? (vs.blas as { core: { name: string; how: string } }).core : null;
+const blasInfo = vs.blas && typeof vs.blas === 'object' && 'core' in vs.blas ? (vs.blas as { core: { name: string; how: string }; products: string }) : null;
 console.log(
-  `lightpath (${vs.backend}${core ? `, OpenBLAS core ${core.name} (${core.how})` : ''}) vs PyTorch ${vs.torch ?? '(not installed: pip install torch, or set LIGHTPATH_TORCH_PYTHON)'} on ${vs.cpu}, ${vs.cores} cores; samples/s, batch ${BATCH}; 1-minute load average ${vs.loadAverage.before.toFixed(2)} before, ${vs.loadAverage.after.toFixed(2)} after`,
+  `lightpath (${vs.backend}${blasInfo ? `, OpenBLAS core ${blasInfo.core.name} (${blasInfo.core.how}), products on ${blasInfo.products}` : ''}) vs PyTorch ${vs.torch ?? '(not installed: pip install torch, or set LIGHTPATH_TORCH_PYTHON)'} on ${vs.cpu}, ${vs.cores} cores; samples/s, batch ${BATCH}; 1-minute load average ${vs.loadAverage.before.toFixed(2)} before, ${vs.loadAverage.after.toFixed(2)} after`,
 );
 console.table(
   vs.rows.map((r) => ({

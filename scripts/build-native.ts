@@ -3,7 +3,8 @@
  * (`addonPath()`), idempotently: an existing build of the same source is kept.
  * It needs a C compiler (`$CC`, default `cc`), Node's headers (shipped with Node
  * in `<prefix>/include/node`) and OpenBLAS's development files (Debian:
- * `apt-get install libopenblas-dev`); where one is missing, or
+ * `apt-get install libopenblas-dev`), and multiplies with oneDNN where its
+ * development files are installed (Debian: libdnnl-dev); where one of the first three is missing, or
  * `LIGHTPATH_NATIVE=0`, it skips with a one-line reason and the wasm backend runs
  * without it. It never throws.
  *
@@ -13,7 +14,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, realpathSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { ADDON_SOURCES, addonPath } from '../ml/backend/native/addon.js';
+import { ADDON_SOURCES, addonPath, oneDnnHeader } from '../ml/backend/native/addon.js';
 import { childProbe, prepareBlasCore } from '../ml/backend/native/core.js';
 import { onPath } from './on-path.js';
 
@@ -72,9 +73,10 @@ function build(): NativeBuild {
   const headers = nodeHeaders();
   if (!headers) return { skipped: `Node's headers (include/node/node_api.h) are not installed next to ${process.execPath}` };
   const { cflags, libs } = openblasFlags();
+  const onednn = oneDnnHeader() ? { cflags: ['-DLP_DNNL'], libs: ['-ldnnl'] } : { cflags: [], libs: [] };
   mkdirSync(dirname(target), { recursive: true });
   const part = target.replace(/\.node$/, `.${process.pid}.part.node`);
-  const args = ['-O2', '-fno-math-errno', '-std=c11', '-pthread', '-shared', '-fPIC', `-I${headers}`, ...cflags, ...ADDON_SOURCES, ...libs, '-o', part];
+  const args = ['-O2', '-fno-math-errno', '-std=c11', '-pthread', '-shared', '-fPIC', `-I${headers}`, ...cflags, ...onednn.cflags, ...ADDON_SOURCES, ...libs, ...onednn.libs, '-o', part];
   const r = spawnSync(cc, args, { encoding: 'utf8' });
   if (r.status !== 0) {
     rmSync(part, { force: true });

@@ -6,7 +6,8 @@
  * and switching it off.
  *
  * Where OpenBLAS's development files and a C compiler are installed the addon
- * must build, load and be selected: these tests then fail rather than skip. Only
+ * must build, load and be selected (and multiply with oneDNN where its development
+ * files are installed): these tests then fail rather than skip. Only
  * where they are missing (or LIGHTPATH_NATIVE=0) do they skip, saying why.
  */
 import { test, before } from 'node:test';
@@ -24,6 +25,7 @@ import { trainInThread } from '../../ml/train/run-in-thread.js';
 import type { TrainOptions } from '../../ml/train/trainer.js';
 import { buildNativeBlas } from '../../scripts/build-native.js';
 import { currentThreads } from '../../ml/backend/native/threads.js';
+import { oneDnnHeader } from '../../ml/backend/native/addon.js';
 import { onPath } from '../../scripts/on-path.js';
 import {
   compare,
@@ -71,11 +73,17 @@ before(async () => {
   info = await selectBackend('wasm');
 });
 
-test('the addon builds where OpenBLAS is installed and the wasm backend selects it, on all cores while nothing else trains', { skip }, () => {
+test('the addon builds where OpenBLAS is installed and the wasm backend selects it, on all cores while nothing else trains, with oneDNN products where it is installed', { skip }, () => {
   assert.equal(info.name, 'wasm+openblas', `native provider not active: ${info.native?.detail}`);
   assert.equal(info.native?.active, true);
   const threads = currentThreads();
   assert.match(info.native!.detail, new RegExp(`OpenBLAS .*, ${threads} threads?$`));
+  const products = oneDnnHeader() ? /^oneDNN \d+\.\d+\.\d+$/ : /^OpenBLAS$/;
+  assert.match(
+    info.native!.detail,
+    new RegExp(`float32 products on ${products.source.slice(1, -1)}`),
+    `oneDNN ${oneDnnHeader() ? `is installed (${oneDnnHeader()}), so the products must run on it` : 'is not installed'}`,
+  );
   for (const name of NATIVE_KERNELS) assert.ok(Symbol.for('lightpath.nativeKernel') in (tf.getKernel(name, 'wasm').kernelFunc as object), `${name} is native`);
 });
 

@@ -14,7 +14,8 @@
  *   relu, reluGrad
  *   setThreads(n)        threads of one matrix product (parallel.c); OpenBLAS
  *                        itself always runs one thread per call
- *   info()               { config, corename, threads } of the OpenBLAS in use
+ *   info()               { config, corename, threads } of the OpenBLAS in use, and
+ *                        products: the library of the float32 products (parallel.c)
  *
  * The module's only state is the thread count, process wide like OpenBLAS's
  * own, so it is safe to load in several worker threads; NAPI_MODULE_INIT makes
@@ -37,14 +38,15 @@ static napi_value set_threads(napi_env env, napi_callback_info info) {
 
 static napi_value get_info(napi_env env, napi_callback_info info) {
   (void)info;
-  napi_value out, config, corename, threads;
+  napi_value out, config, corename, threads, products;
   if (napi_create_object(env, &out) != napi_ok ||
       napi_create_string_utf8(env, openblas_get_config(), NAPI_AUTO_LENGTH, &config) != napi_ok ||
       napi_create_string_utf8(env, openblas_get_corename(), NAPI_AUTO_LENGTH, &corename) != napi_ok ||
       napi_create_int32(env, lp_get_threads(), &threads) != napi_ok ||
+      napi_create_string_utf8(env, lp_products(), NAPI_AUTO_LENGTH, &products) != napi_ok ||
       napi_set_named_property(env, out, "config", config) != napi_ok ||
       napi_set_named_property(env, out, "corename", corename) != napi_ok ||
-      napi_set_named_property(env, out, "threads", threads) != napi_ok) {
+      napi_set_named_property(env, out, "threads", threads) != napi_ok || napi_set_named_property(env, out, "products", products) != napi_ok) {
     return NULL;
   }
   return out;

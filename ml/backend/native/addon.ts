@@ -31,7 +31,7 @@ export interface NativeBlas {
   relu(x: Float32Array, out: Float32Array): void;
   reluGrad(dy: Float32Array, x: Float32Array, out: Float32Array): void;
   setThreads(n: number): void;
-  info(): { config: string; corename: string; threads: number };
+  info(): { config: string; corename: string; threads: number; products: string };
 }
 
 /** The OpenBLAS core type in use (`info().corename`), how it was chosen (core.ts) and why, in one line. */
@@ -51,14 +51,28 @@ export const ADDON_SOURCES = ['addon.c', 'gemm.c', 'conv.c', 'linalg.c', 'parall
 const HEADERS = ['napi-args.h'].map(here);
 
 /**
+ * oneDNN's header where its development files are installed (Debian: libdnnl-dev)
+ * and `LIGHTPATH_ONEDNN` is not 0, else null: the addon's float32 products then run
+ * on oneDNN (parallel.c).
+ */
+export function oneDnnHeader(): string | null {
+  if (process.env.LIGHTPATH_ONEDNN === '0') return null;
+  return ['/usr/include', '/usr/local/include'].map((d) => join(d, 'oneapi', 'dnnl', 'dnnl.h')).find((f) => existsSync(f)) ?? null;
+}
+
+/**
  * Where the build of the current sources lives: in the cache, named by a hash of
- * the sources, platform and architecture (N-API addons do not depend on the
- * Node version), so an edited source is rebuilt and a fresh clone reuses a build.
+ * the sources, platform, architecture and whether it multiplies with oneDNN
+ * (N-API addons do not depend on the Node version), so an edited source, or
+ * oneDNN installed later, is rebuilt and a fresh clone reuses a build.
  */
 export function addonPath(): string {
   const hash = createHash('sha256');
   for (const f of [...ADDON_SOURCES, ...HEADERS]) hash.update(readFileSync(f));
-  const key = hash.update(`${process.platform}-${process.arch}`).digest('hex').slice(0, 16);
+  const key = hash
+    .update(`${process.platform}-${process.arch}${oneDnnHeader() ? '-onednn' : ''}`)
+    .digest('hex')
+    .slice(0, 16);
   return join(cacheDir(), 'native', `blas-${key}.node`);
 }
 
@@ -93,8 +107,8 @@ export function nativeBlas(): NativeStatus {
         };
       if (isMainThread) onThreadsChange((n) => blas.setThreads(n));
       else if (override !== undefined) blas.setThreads(override);
-      const { config, threads } = blas.info();
-      return { active: true, blas, core, detail: `${config}, ${threads} thread${threads === 1 ? '' : 's'}` };
+      const { config, threads, products } = blas.info();
+      return { active: true, blas, core, detail: `${config}, float32 products on ${products}, ${threads} thread${threads === 1 ? '' : 's'}` };
     } catch (e) {
       return { active: false, detail: `failed to load: ${(e as Error).message.split('\n')[0]}` };
     }

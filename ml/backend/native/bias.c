@@ -31,7 +31,7 @@
 #endif
 
 /* Elements per thread at least: below this, starting a thread costs more than it saves. */
-#define GRAIN ((size_t)1 << 15)
+#define GRAIN ((size_t)1 << 17)
 
 /* Operands of a pass over elements or rows: up to three arrays and a row length. */
 typedef struct {

@@ -65,6 +65,8 @@ static inline bool arguments(napi_env env, napi_callback_info info, size_t want,
 void lp_sgemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int m, int n, int k, const float *a, int lda, const float *b, int ldb, float beta, float *c, int ldc);
 void lp_set_threads(int n);
 int lp_get_threads(void);
+/* parallel.c: the library behind the float32 products ("oneDNN x.y.z" or "OpenBLAS"). */
+const char *lp_products(void);
 
 /* parallel.c: fn(ctx, lo, hi) over [0, n) on the same threads, ranges of at least `grain` items. */
 typedef void (*lp_range_fn)(void *ctx, size_t lo, size_t hi);
