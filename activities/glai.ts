@@ -88,9 +88,10 @@ type Refined = Awaited<ReturnType<typeof bohningRefine>>;
  * stores everything a later update, merge or forgetting needs to re-solve it: A, B,
  * the validation A_v, B_v, U_sel, the plan and the record of how λ was chosen. With
  * `refined`, its weights are stored instead of the ridge's (a re-solve gives the ridge).
+ * `from`: an update's previous λ, where the search for λ starts (solve.ts's `walk`).
  */
-async function writeEstimator(store: string, e: Omit<StoredEstimator, 'w'>, refined?: Refined): Promise<EstimatorRef> {
-  const ridge = solveStatistics(e.stats, e.val, e.prior, e.plan);
+async function writeEstimator(store: string, e: Omit<StoredEstimator, 'w'>, refined?: Refined, from?: number): Promise<EstimatorRef> {
+  const ridge = solveStatistics(e.stats, e.val, e.prior, e.plan, activeBlas(), from);
   const record = refined ? { ...ridge.record, refined: refined.steps } : ridge.record;
   const { a, b, ...meta } = e.stats;
   const arrays = { a, b, w: Float32Array.from(refined?.w ?? ridge.w), ...(e.val ? { av: e.val.a, bv: e.val.b } : {}), ...(e.prior ? { prior: e.prior } : {}) };
@@ -178,7 +179,7 @@ async function fit(input: FitSettings, data: () => Promise<FitData>, origin: Ori
       e = { ...e, ...(await withContribution(input.store, previous, pass, origin)) };
       // The refinement re-reads both splits, whole (ml/glai/refine.ts).
       const refined = validation && input.refineSteps ? await refine(e, weights, await train.whole(), rawSplitToData(await readSplit(validation)), input.refineSteps) : undefined;
-      return await writeEstimator(input.store, e, refined);
+      return await writeEstimator(input.store, e, refined, input.previous?.solve?.lambda);
     } finally {
       if (beat) clearInterval(beat);
     }

@@ -48,8 +48,8 @@ export interface Solution {
  * validation error over `plan.lambdas` (no or empty `val`: `plan.lambda`).
  * Incremental retraining, merging and forgetting all re-solve through here. `blas`:
  * the native provider (default: the loaded one; null: ml-matrix). With `from` (an
- * update's warm start: the λ chosen last time), the grid is walked from the previous choice downhill and stops at a
- * local minimum (the whole grid's minimum when the curve is unimodal, as measured).
+ * update's warm start: the λ chosen last time) the grid is walked from the previous
+ * choice (`walk`) instead of solved at every point.
  */
 export function solveStatistics(train: LinearStats, val: LinearStats | null, prior: Float64Array | null, plan: SolvePlan, blas: NativeBlas | null = activeBlas(), from?: number): Solution {
   if (val && (val.dim !== train.dim || val.classes !== train.classes))
@@ -60,18 +60,32 @@ export function solveStatistics(train: LinearStats, val: LinearStats | null, pri
   for (const i of plan.biasFeatures) penalty[i] = plan.biasPenalty;
   const byValidation = val !== null && val.count > 0 && plan.lambdas.length > 0;
   const grid = byValidation ? plan.lambdas : [plan.lambda];
-  const solved = new Map<number, { w: Float64Array; validationError: number | null }>();
+  const walking = byValidation && from !== undefined;
+  const solved = new Map<number, GridPoint>();
+  // One factor buffer for every grid point (each factor is used only right after its solve): no fresh D² allocation per λ.
+  const work = blas ? new Float64Array(train.a.length) : undefined;
   const at = (i: number) => {
     if (!solved.has(i)) {
-      const w = ridgeSolve(train, grid[i]!, penalty, target, c, blas);
-      solved.set(i, { w, validationError: byValidation ? validationMse(val, w, blas) : null });
+      const f = factorSolve(train, grid[i]!, penalty, target, c, blas, work);
+      solved.set(i, {
+        w: f.w,
+        validationError: byValidation ? validationMse(val, f.w, blas) : null,
+        slope: walking ? validationSlope(val, f, penalty, target, c, blas) : 0,
+      });
     }
     return solved.get(i)!;
   };
-  const best = byValidation ? (from === undefined ? gridMinimum(grid.length, (i) => at(i).validationError!) : downhill(grid, from, (i) => at(i).validationError!)) : 0;
+  const best = !byValidation ? 0 : walking ? walk(grid, from, at) : gridMinimum(grid.length, (i) => at(i).validationError!);
   const curve = [...solved.keys()].sort((x, y) => x - y).map((i) => ({ lambda: grid[i]!, validationError: solved.get(i)!.validationError }));
   const { w, validationError } = at(best);
   return { w, record: { lambda: grid[best]!, validationError, priorScale: c, prior: target ? 'selector' : 'zero', chosenBy: byValidation ? 'validation' : 'fixed', curve } };
+}
+
+/** A solved grid point: W, its validation error and the error's slope in λ (0 unless walking). */
+interface GridPoint {
+  w: Float64Array;
+  validationError: number | null;
+  slope: number;
 }
 
 /** Index of the least of `n` values (every one evaluated). */
@@ -81,21 +95,45 @@ function gridMinimum(n: number, error: (i: number) => number): number {
   return best;
 }
 
-/** From the grid point nearest `from`, steps toward the lower neighbour until neither is lower. */
-function downhill(grid: number[], from: number, error: (i: number) => number): number {
+/**
+ * The grid's validation minimum found from the point nearest `from`: the error's
+ * slope there says which way it falls, so only that neighbour is solved; the walk
+ * goes on while the next point is lower and its slope still falls the same way.
+ * For a validation curve with one minimum (as measured) this is the whole grid's
+ * minimum, found with two solves when λ has not moved (the neighbour that shows
+ * it) instead of one per grid point.
+ */
+function walk(grid: number[], from: number, at: (i: number) => GridPoint): number {
   let i = gridMinimum(grid.length, (k) => Math.abs(Math.log(grid[k]!) - Math.log(from)));
+  const dir = at(i).slope < 0 ? 1 : -1;
   for (;;) {
-    const next = [i - 1, i + 1].filter((k) => k >= 0 && k < grid.length).find((k) => error(k) < error(i));
-    if (next === undefined) return i;
-    i = next;
+    const j = i + dir;
+    if (j < 0 || j >= grid.length || at(j).validationError! >= at(i).validationError!) return i;
+    if (dir * at(j).slope >= 0) return j;
+    i = j;
   }
+}
+
+/**
+ * d(validation error)/dλ' at a solution, from its factor (METHODS.md §3): with
+ * (A + λ'P)W = B + λ'·P·c·U, dW/dλ' = (A + λ'P)⁻¹·P·(cU − W), and the error's
+ * slope is 2·(tr(W'ᵀA_vW) − tr(W'ᵀB_v)) / n_v. Its sign is the slope's in λ.
+ */
+function validationSlope(val: LinearStats, f: Factored, penalty: Float64Array, target: Float64Array | null, c: number, blas: NativeBlas | null): number {
+  const k = val.classes;
+  const rhs = new Float64Array(f.w.length);
+  for (let i = 0; i < val.dim; i++) for (let j = 0; j < k; j++) rhs[i * k + j] = penalty[i]! * ((target ? c * target[i * k + j]! : 0) - f.w[i * k + j]!);
+  const dw = f.again(rhs);
+  let cross = 0;
+  for (let i = 0; i < dw.length; i++) cross += dw[i]! * val.b[i]!;
+  return (2 * (bilinear(val, dw, f.w, blas) - cross)) / val.count;
 }
 
 /** c = tr(UᵀB) / tr(UᵀAU): the least-squares scale of the prior's outputs to the targets (0 when they vanish). */
 export function priorScale(stats: LinearStats, u: Float64Array, blas: NativeBlas | null = activeBlas()): number {
   let num = 0;
   for (let i = 0; i < u.length; i++) num += u[i]! * stats.b[i]!;
-  const den = quadratic(stats, u, blas);
+  const den = bilinear(stats, u, u, blas);
   return den > 0 ? num / den : 0;
 }
 
@@ -103,30 +141,30 @@ export function priorScale(stats: LinearStats, u: Float64Array, blas: NativeBlas
 export function validationMse(val: LinearStats, w: Float64Array, blas: NativeBlas | null = activeBlas()): number {
   let cross = 0;
   for (let i = 0; i < w.length; i++) cross += w[i]! * val.b[i]!;
-  return (quadratic(val, w, blas) - 2 * cross + val.count) / val.count;
+  return (bilinear(val, w, w, blas) - 2 * cross + val.count) / val.count;
 }
 
-/** tr(WᵀAW) for symmetric A and W row-major [dim, classes]: one dsymm on the native provider, else Σᵢ aᵢᵢ·wᵢ·wᵢ + 2·Σ_{i<j} aᵢⱼ·wᵢ·wⱼ. */
-function quadratic(stats: LinearStats, w: Float64Array, blas: NativeBlas | null): number {
+/** tr(UᵀAV) for symmetric A and U, V row-major [dim, classes]: one dsymm on the native provider, else Σᵢⱼ aᵢⱼ·(uᵢ·vⱼ). */
+function bilinear(stats: LinearStats, u: Float64Array, v: Float64Array, blas: NativeBlas | null): number {
   const { dim: d, classes: k, a } = stats;
-  if (blas) return blas.quadForm(a, w, d, k);
-  let diagonal = 0;
-  let upper = 0;
+  if (blas) return blas.bilinearForm(a, u, v, d, k);
+  let sum = 0;
   for (let i = 0; i < d; i++) {
-    const wi = i * k;
-    let self = 0;
-    for (let c = 0; c < k; c++) self += w[wi + c]! * w[wi + c]!;
-    diagonal += a[i * d + i]! * self;
-    for (let j = i + 1; j < d; j++) {
+    for (let j = 0; j < d; j++) {
       const aij = a[i * d + j]!;
       if (aij === 0) continue;
-      const wj = j * k;
       let dot = 0;
-      for (let c = 0; c < k; c++) dot += w[wi + c]! * w[wj + c]!;
-      upper += aij * dot;
+      for (let c = 0; c < k; c++) dot += u[i * k + c]! * v[j * k + c]!;
+      sum += aij * dot;
     }
   }
-  return diagonal + 2 * upper;
+  return sum;
+}
+
+/** A solution W and a solver for other right-hand sides with the same factor of A + λ'P. */
+interface Factored {
+  w: Float64Array;
+  again: (rhs: Float64Array) => Float64Array;
 }
 
 /**
@@ -134,6 +172,11 @@ function quadratic(stats: LinearStats, w: Float64Array, blas: NativeBlas | null)
  * (`blas`), ml-matrix's otherwise; λ' = λ·trace(A)/D (λ itself when A is empty).
  */
 export function ridgeSolve(stats: LinearStats, lambda: number, penalty: Float64Array, target: Float64Array | null, c: number, blas: NativeBlas | null): Float64Array {
+  return factorSolve(stats, lambda, penalty, target, c, blas).w;
+}
+
+/** `ridgeSolve`, keeping the factor for `again` (in `work` when given: D² floats, overwritten). */
+function factorSolve(stats: LinearStats, lambda: number, penalty: Float64Array, target: Float64Array | null, c: number, blas: NativeBlas | null, work?: Float64Array): Factored {
   const { dim: d, classes: k } = stats;
   let trace = 0;
   for (let i = 0; i < d; i++) trace += stats.a[i * d + i]!;
@@ -141,21 +184,21 @@ export function ridgeSolve(stats: LinearStats, lambda: number, penalty: Float64A
   const rhs = Float64Array.from(stats.b);
   if (target) for (let i = 0; i < d; i++) for (let j = 0; j < k; j++) rhs[i * k + j]! += ridge * penalty[i]! * c * target[i * k + j]!;
   if (blas) {
-    const a = Float64Array.from(stats.a);
+    const a = work ?? new Float64Array(stats.a.length);
+    a.set(stats.a);
     for (let i = 0; i < d; i++) a[i * d + i]! += ridge * penalty[i]!;
     if (blas.spdSolve(a, rhs, d, k) !== 0) throw notPositiveDefinite(lambda);
-    return rhs;
+    return { w: rhs, again: (b) => (blas.spdSolveFactored(a, b, d, k), b) };
   }
   const a = new Matrix(d, d);
   for (let i = 0; i < d; i++) for (let j = 0; j < d; j++) a.set(i, j, stats.a[i * d + j]! + (i === j ? ridge * penalty[i]! : 0));
   const chol = new CholeskyDecomposition(a);
   if (!chol.isPositiveDefinite()) throw notPositiveDefinite(lambda);
-  const b = new Matrix(d, k);
-  for (let i = 0; i < d; i++) for (let j = 0; j < k; j++) b.set(i, j, rhs[i * k + j]!);
-  const w = chol.solve(b);
-  const out = new Float64Array(d * k);
-  for (let i = 0; i < d; i++) for (let j = 0; j < k; j++) out[i * k + j] = w.get(i, j);
-  return out;
+  const solve = (b: Float64Array) => {
+    const x = chol.solve(new Matrix(Array.from({ length: d }, (_, i) => Array.from(b.subarray(i * k, (i + 1) * k)))));
+    return Float64Array.from({ length: d * k }, (_, n) => x.get(Math.floor(n / k), n % k));
+  };
+  return { w: solve(rhs), again: solve };
 }
 
 /** The loaded native provider, or null. */

@@ -21,6 +21,7 @@ import { StabilityTracker } from '../../ml/glai/stabilization.js';
 import { bohningRefine } from '../../ml/glai/refine.js';
 import { accumulateNative, accumulateOnBackend, accumulateStats, addStats, emptyStats, solveStats } from '../../ml/glai/statistics.js';
 import { nativeBlas } from '../../ml/backend/native/addon.js';
+import { currentThreads } from '../../ml/backend/native/threads.js';
 import { existsSync } from 'node:fs';
 import { accuracyOf, linearLogits, valueLogits, valueWeightsFromSelector } from '../../ml/glai/estimator.js';
 import { trainClassifier } from '../../ml/train/trainer.js';
@@ -150,7 +151,7 @@ test('native float64 statistics and LAPACK solve agree with the tensor-backend p
   s.model.dispose();
 });
 
-test('gated Gram: the dense product of φ, the same bits on 1 and 2 threads, two gate layers; non-binary gates refused; quadForm = tr(WᵀAW)', async (t) => {
+test('gated Gram and blocked Cholesky: the dense product of φ and ml-matrix solves, the same bits on 1 and 2 threads, two gate layers; non-binary gates refused; bilinearForm = tr(UᵀAV)', async (t) => {
   const native = nativeBlas();
   if (!native.active) {
     t.skip(`no native provider here (${native.detail})`);
@@ -161,12 +162,15 @@ test('gated Gram: the dense product of φ, the same bits on 1 and 2 threads, two
   const dim = featureDim(s.w, both);
   const data = rows(all, 0, 300);
   const onBackend = await accumulateOnBackend(emptyStats(s.id, both, dim, 4), s.w, data);
-  const runs = [];
+  const runs: Awaited<ReturnType<typeof accumulateNative>>[] = [];
   for (const threads of [1, 2]) {
     native.blas.setThreads(threads);
     runs.push(await accumulateNative(native.blas, emptyStats(s.id, both, dim, 4), s.w, data));
   }
-  native.blas.setThreads(native.blas.info().threads);
+  const solves = [1, 2].map((threads) => (native.blas.setThreads(threads), solveStats(runs[0]!, 1e-3, native.blas)));
+  native.blas.setThreads(currentThreads());
+  assert.deepEqual(solves[1], solves[0], 'the blocked Cholesky gives the same bits on 1 and 2 threads');
+  assert.ok(maxRelDiff(solves[0]!, solveStats(runs[0]!, 1e-3, null)) <= 1e-8, 'and agrees with ml-matrix');
   assert.ok(maxRelDiff(runs[0]!.a, onBackend.a) <= 1e-8, `A differs by ${maxRelDiff(runs[0]!.a, onBackend.a)}`);
   assert.ok(maxRelDiff(runs[0]!.b, onBackend.b) <= 1e-8, `B differs by ${maxRelDiff(runs[0]!.b, onBackend.b)}`);
   assert.deepEqual(runs[1]!.a, runs[0]!.a, 'A: same bits on 1 and 2 threads');
@@ -174,11 +178,12 @@ test('gated Gram: the dense product of φ, the same bits on 1 and 2 threads, two
   for (let i = 0; i < dim; i += 7) for (let j = 0; j < i; j += 5) assert.equal(runs[0]!.a[i * dim + j], runs[0]!.a[j * dim + i], 'A symmetric');
   const half = new Float32Array([1, 0.5, 0, 1]);
   assert.throws(() => native.blas.gatedGram(new Float64Array(4), new Float64Array(2), new Float32Array([1, 2]), half, new Float32Array([1, 0]), 2, 1, 2, 1), /gate entries must be 0 or 1/);
-  const w = Float64Array.from({ length: dim * 4 }, (_, i) => Math.sin(i));
+  const u = Float64Array.from({ length: dim * 4 }, (_, i) => Math.sin(i));
+  const v = Float64Array.from({ length: dim * 4 }, (_, i) => Math.cos(3 * i));
   let direct = 0;
-  for (let i = 0; i < dim; i++) for (let j = 0; j < dim; j++) for (let k = 0; k < 4; k++) direct += w[i * 4 + k]! * runs[0]!.a[i * dim + j]! * w[j * 4 + k]!;
-  const quad = native.blas.quadForm(runs[0]!.a, w, dim, 4);
-  assert.ok(Math.abs(quad - direct) <= 1e-9 * Math.abs(direct), `${quad} vs ${direct}`);
+  for (let i = 0; i < dim; i++) for (let j = 0; j < dim; j++) for (let k = 0; k < 4; k++) direct += u[i * 4 + k]! * runs[0]!.a[i * dim + j]! * v[j * 4 + k]!;
+  const form = native.blas.bilinearForm(runs[0]!.a, u, v, dim, 4);
+  assert.ok(Math.abs(form - direct) <= 1e-9 * Math.abs(direct), `${form} vs ${direct}`);
   s.model.dispose();
 });
 
@@ -249,8 +254,12 @@ test('validation error from the statistics equals ‖Φ_vW − Y_v‖²/n_v; λ 
   assert.equal(record.curve.length, 4);
   assert.equal(record.validationError, Math.min(...record.curve.map((p) => p.validationError!)));
   assert.ok(record.priorScale > 0 && Math.abs(record.priorScale - priorScale(train, prior!)) < 1e-12);
-  const warm = solveStatistics(train, val, prior, planFor(w, spec, { lambdas: [1e-5, 1e-3, 1e-1, 10] }), activeBlas(), 10);
-  assert.equal(warm.record.lambda, record.lambda, 'the warm start walks downhill to the same λ');
+  for (const blas of [activeBlas(), null])
+    for (const from of [1e-5, 1e-3, 1e-1, 10]) {
+      const warm = solveStatistics(train, val, prior, planFor(w, spec, { lambdas: [1e-5, 1e-3, 1e-1, 10] }), blas, from);
+      assert.equal(warm.record.lambda, record.lambda, `the walk from ${from} finds the grid's minimum (${blas ? 'LAPACK' : 'ml-matrix'})`);
+      assert.ok(warm.record.curve.length <= Math.abs(Math.log10(from) - Math.log10(record.lambda)) / 2 + 2, `from ${from}: ${warm.record.curve.length} solves`);
+    }
   const phi = (await gatedFeatures(w, spec, tf.tensor2d(valData.x, [300, 12])).array()) as number[][];
   let direct = 0;
   phi.forEach((row, s) => {

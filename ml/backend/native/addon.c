@@ -6,8 +6,9 @@
  *
  *   sgemm, epilogue      matrix products (gemm.c)
  *   conv2d               convolutions and their gradients as im2col + sgemm (conv.c)
- *   gatedGram, quadForm, float64 sufficient statistics and SPD solve for GLAI (linalg.c)
- *   spdSolve
+ *   gatedGram,           float64 sufficient statistics and SPD solves for GLAI (linalg.c)
+ *   bilinearForm,
+ *   spdSolve(Factored)
  *   adamw, sgdMomentum   fused optimizer updates over all variables (optimizer.c)
  *   maxPool, maxPoolGrad max pooling and its gradient (pool.c)
  *   biasAdd, sumMiddle,  bias addition, the bias gradient, ReLU and its gradient (bias.c)
@@ -59,8 +60,9 @@ NAPI_MODULE_INIT() {
       {"epilogue", NULL, epilogue, NULL, NULL, NULL, napi_enumerable, NULL},
       {"conv2d", NULL, conv2d, NULL, NULL, NULL, napi_enumerable, NULL},
       {"gatedGram", NULL, gated_gram, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"quadForm", NULL, quad_form, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"bilinearForm", NULL, bilinear_form, NULL, NULL, NULL, napi_enumerable, NULL},
       {"spdSolve", NULL, spd_solve, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"spdSolveFactored", NULL, spd_solve_factored, NULL, NULL, NULL, napi_enumerable, NULL},
       {"adamw", NULL, adamw, NULL, NULL, NULL, napi_enumerable, NULL},
       {"sgdMomentum", NULL, sgd_momentum, NULL, NULL, NULL, napi_enumerable, NULL},
       {"maxPool", NULL, max_pool, NULL, NULL, NULL, napi_enumerable, NULL},

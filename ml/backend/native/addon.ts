@@ -20,8 +20,9 @@ export interface NativeBlas {
   epilogue(c: Float32Array, n: number, bias: Float32Array | null, activation: number, alpha: number): void;
   conv2d(mode: number, a: Float32Array, b: Float32Array, out: Float32Array, geometry: Int32Array): void;
   gatedGram(a: Float64Array, b: Float64Array, value: Float32Array, gate: Float32Array, y: Float32Array, n: number, nv: number, ng: number, c: number): void;
-  quadForm(a: Float64Array, w: Float64Array, d: number, c: number): number;
+  bilinearForm(a: Float64Array, u: Float64Array, v: Float64Array, d: number, c: number): number;
   spdSolve(a: Float64Array, b: Float64Array, d: number, c: number): number;
+  spdSolveFactored(factor: Float64Array, b: Float64Array, d: number, c: number): number;
   adamw(tensors: Float32Array[], params: Float64Array): void;
   sgdMomentum(tensors: Float32Array[], params: Float64Array): void;
   maxPool(x: Float32Array, y: Float32Array, geometry: Int32Array): void;

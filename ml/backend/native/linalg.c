@@ -13,20 +13,24 @@
  *     block is one single-threaded call over its rows in order, so the bits do
  *     not depend on the thread count. Products of float32 values are exact in
  *     float64, so the sums round only at float64 precision. a stays symmetric.
- *   quadForm(a, w, d, c)
- *     tr(wᵀ·a·w) for symmetric a[d,d] and w[d,c] (the validation error's and
- *     the prior scale's quadratic term, ml/glai/solve.ts).
+ *   bilinearForm(a, u, v, d, c)
+ *     tr(uᵀ·a·v) for symmetric a[d,d] and u, v [d,c] (the validation error's,
+ *     its slope's and the prior scale's terms, ml/glai/solve.ts).
  *   spdSolve(a, b, d, c)
- *     solves a·x = b for symmetric positive definite a[d,d] by Cholesky (LAPACK
- *     dposv), overwriting b[d,c] with x and a with its factor; returns LAPACK's
- *     info (0: solved, > 0: a is not positive definite).
+ *     solves a·x = b for symmetric positive definite a[d,d] by Cholesky (blocked
+ *     on the addon's threads, `cholesky` below, then LAPACK dpotrs), overwriting
+ *     b[d,c] with x and a with its factor; returns LAPACK's info (0: solved,
+ *     > 0: a is not positive definite).
+ *   spdSolveFactored(factor, b, d, c)
+ *     solves again with the factor spdSolve left in a (LAPACK dpotrs).
  */
 #include <cblas.h>
 #include <stdlib.h>
 #include <string.h>
 #include "napi-args.h"
 
-void dposv_(const char *uplo, const int *n, const int *nrhs, double *a, const int *lda, double *b, const int *ldb, int *info);
+void dpotrf_(const char *uplo, const int *n, double *a, const int *lda, int *info);
+void dpotrs_(const char *uplo, const int *n, const int *nrhs, const double *a, const int *lda, double *b, const int *ldb, int *info);
 
 static bool float64_array(napi_env env, napi_value v, double **data, size_t *length, const char *what) {
   bool is = false;
@@ -145,60 +149,133 @@ napi_value gated_gram(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-/* tr(WᵀAW) for symmetric a[d,d] and w[d,c] (row-major), by one dsymm. */
-napi_value quad_form(napi_env env, napi_callback_info info) {
-  napi_value argv[4], result;
-  double *a, *w;
-  size_t alen, wlen;
+/* tr(UᵀAV) for symmetric a[d,d] and u, v [d,c] (row-major), by one dsymm. */
+napi_value bilinear_form(napi_env env, napi_callback_info info) {
+  napi_value argv[5], result;
+  double *a, *u, *v;
+  size_t alen, ulen, vlen;
   int64_t d, c;
-  if (!arguments(env, info, 4, argv, "quadForm(a, w, d, c)") || !float64_array(env, argv[0], &a, &alen, "a") ||
-      !float64_array(env, argv[1], &w, &wlen, "w") || !non_negative(env, argv[2], &d, "d") || !non_negative(env, argv[3], &c, "c")) {
+  if (!arguments(env, info, 5, argv, "bilinearForm(a, u, v, d, c)") || !float64_array(env, argv[0], &a, &alen, "a") ||
+      !float64_array(env, argv[1], &u, &ulen, "u") || !float64_array(env, argv[2], &v, &vlen, "v") || !non_negative(env, argv[3], &d, "d") ||
+      !non_negative(env, argv[4], &c, "c")) {
     return NULL;
   }
-  if (alen != (size_t)(d * d) || wlen != (size_t)(d * c)) {
-    napi_throw_range_error(env, NULL, "quadForm: a must be d×d and w d×c");
+  if (alen != (size_t)(d * d) || ulen != (size_t)(d * c) || vlen != (size_t)(d * c)) {
+    napi_throw_range_error(env, NULL, "bilinearForm: a must be d×d, u and v d×c");
     return NULL;
   }
-  double *aw = malloc((size_t)(d * c + 1) * sizeof(double)), sum = 0;
-  if (!aw) {
-    napi_throw_error(env, NULL, "quadForm: out of memory");
+  double *av = malloc((size_t)(d * c + 1) * sizeof(double)), sum = 0;
+  if (!av) {
+    napi_throw_error(env, NULL, "bilinearForm: out of memory");
     return NULL;
   }
-  if (d > 0 && c > 0) cblas_dsymm(CblasRowMajor, CblasLeft, CblasUpper, (int)d, (int)c, 1.0, a, (int)d, w, (int)c, 0.0, aw, (int)c);
-  for (int64_t i = 0; i < d * c; i++) sum += w[i] * aw[i];
-  free(aw);
+  if (d > 0 && c > 0) cblas_dsymm(CblasRowMajor, CblasLeft, CblasUpper, (int)d, (int)c, 1.0, a, (int)d, v, (int)c, 0.0, av, (int)c);
+  for (int64_t i = 0; i < d * c; i++) sum += u[i] * av[i];
+  free(av);
   if (napi_create_double(env, sum, &result) != napi_ok) return NULL;
   return result;
 }
 
-napi_value spd_solve(napi_env env, napi_callback_info info) {
+/*
+ * Blocked Cholesky A = UᵀU (column-major, upper: LAPACK's dpotrf "U") on the addon's
+ * threads. Per block column k of width NB: dpotrf of the diagonal block, then the
+ * row panel right of it (U_kkᵀ·X = A_kj, one dtrsm per block) and the trailing
+ * update A_ij −= U_kiᵀ·U_kj (i ≤ j, one dsyrk or dgemm per tile), each spread over
+ * the threads block by block. Every block is one single-threaded call on fixed
+ * block boundaries, so the factor's bits do not depend on the thread count.
+ */
+#define NB 256
+
+typedef struct {
+  double *a;
+  int n, k, kb; /* the matrix, the current block column's start and width */
+} chol_step;
+
+static int blocks_after(const chol_step *s) { return (s->n - s->k - s->kb + NB - 1) / NB; }
+
+static void panel_blocks(void *ctx, size_t lo, size_t hi) {
+  const chol_step *s = ctx;
+  for (size_t t = lo; t < hi; t++) {
+    const int j = s->k + s->kb + (int)t * NB, w = s->n - j < NB ? s->n - j : NB;
+    cblas_dtrsm(CblasColMajor, CblasLeft, CblasUpper, CblasTrans, CblasNonUnit, s->kb, w, 1.0, s->a + (size_t)s->k * s->n + s->k, s->n,
+                s->a + (size_t)j * s->n + s->k, s->n);
+  }
+}
+
+/* Tile t of the trailing update's upper triangle of tiles, in row order (i ≤ j). */
+static void trailing_tiles(void *ctx, size_t lo, size_t hi) {
+  const chol_step *s = ctx;
+  const int m = blocks_after(s);
+  for (size_t t = lo; t < hi; t++) {
+    int bi = 0, rest = (int)t;
+    while (rest >= m - bi) rest -= m - bi++;
+    const int bj = bi + rest, i = s->k + s->kb + bi * NB, j = s->k + s->kb + bj * NB;
+    const int wi = s->n - i < NB ? s->n - i : NB, wj = s->n - j < NB ? s->n - j : NB;
+    const double *ui = s->a + (size_t)i * s->n + s->k, *uj = s->a + (size_t)j * s->n + s->k;
+    double *c = s->a + (size_t)j * s->n + i;
+    if (bi == bj)
+      cblas_dsyrk(CblasColMajor, CblasUpper, CblasTrans, wi, s->kb, -1.0, ui, s->n, 1.0, c, s->n);
+    else
+      cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, wi, wj, s->kb, -1.0, ui, s->n, uj, s->n, 1.0, c, s->n);
+  }
+}
+
+/* Factors a[n,n] (symmetric, either layout) in place; LAPACK's info (0, or the order of a minor that is not positive definite). */
+static int cholesky(double *a, int n) {
+  for (int k = 0; k < n; k += NB) {
+    chol_step s = {.a = a, .n = n, .k = k, .kb = n - k < NB ? n - k : NB};
+    int info = 0;
+    dpotrf_("U", &s.kb, a + (size_t)k * n + k, &n, &info);
+    if (info != 0) return k + info;
+    const int m = blocks_after(&s);
+    if (m == 0) break;
+    lp_parallel_for((size_t)m, 1, panel_blocks, &s);
+    lp_parallel_for((size_t)m * (m + 1) / 2, 1, trailing_tiles, &s);
+  }
+  return 0;
+}
+
+/* LAPACK is column-major: a is symmetric, so only b moves. Row-major b[d,c] ↔ column-major bt[d,c]. */
+static void to_columns(const double *b, double *bt, int64_t d, int64_t c) {
+  for (int64_t i = 0; i < d; i++)
+    for (int64_t k = 0; k < c; k++) bt[k * d + i] = b[i * c + k];
+}
+
+static void to_rows(const double *bt, double *b, int64_t d, int64_t c) {
+  for (int64_t i = 0; i < d; i++)
+    for (int64_t k = 0; k < c; k++) b[i * c + k] = bt[k * d + i];
+}
+
+/* spdSolve (factored = false: `cholesky`, a becomes its factor, then dpotrs) or spdSolveFactored (factored = true: dpotrs with a, a factor from spdSolve). */
+static napi_value spd(napi_env env, napi_callback_info info, bool factored) {
   napi_value argv[4], result;
   double *a, *b;
   size_t alen, blen;
   int64_t d, c;
-  if (!arguments(env, info, 4, argv, "spdSolve(a, b, d, c)") || !float64_array(env, argv[0], &a, &alen, "a") ||
-      !float64_array(env, argv[1], &b, &blen, "b") || !non_negative(env, argv[2], &d, "d") || !non_negative(env, argv[3], &c, "c")) {
+  const char *name = factored ? "spdSolveFactored(factor, b, d, c)" : "spdSolve(a, b, d, c)";
+  if (!arguments(env, info, 4, argv, name) || !float64_array(env, argv[0], &a, &alen, "a") || !float64_array(env, argv[1], &b, &blen, "b") ||
+      !non_negative(env, argv[2], &d, "d") || !non_negative(env, argv[3], &c, "c")) {
     return NULL;
   }
   if (alen != (size_t)(d * d) || blen != (size_t)(d * c)) {
     napi_throw_range_error(env, NULL, "spdSolve: a must be d×d and b d×c");
     return NULL;
   }
-  /* LAPACK is column-major: a is symmetric, b row-major [d,c] is bt column-major [d,c] after a transpose. */
-  double *bt = malloc((size_t)(d * c) * sizeof(double));
+  double *bt = malloc((size_t)(d * c + 1) * sizeof(double));
   if (!bt) {
     napi_throw_error(env, NULL, "spdSolve: out of memory");
     return NULL;
   }
-  for (int64_t i = 0; i < d; i++)
-    for (int64_t k = 0; k < c; k++) bt[k * d + i] = b[i * c + k];
+  to_columns(b, bt, d, c);
   const int n = (int)d, nrhs = (int)c;
   int status = 0;
-  dposv_("U", &n, &nrhs, a, &n, bt, &n, &status);
-  if (status == 0)
-    for (int64_t i = 0; i < d; i++)
-      for (int64_t k = 0; k < c; k++) b[i * c + k] = bt[k * d + i];
+  if (!factored) status = cholesky(a, n);
+  if (status == 0) dpotrs_("U", &n, &nrhs, a, &n, bt, &n, &status);
+  if (status == 0) to_rows(bt, b, d, c);
   free(bt);
   if (napi_create_int32(env, status, &result) != napi_ok) return NULL;
   return result;
 }
+
+napi_value spd_solve(napi_env env, napi_callback_info info) { return spd(env, info, false); }
+napi_value spd_solve_factored(napi_env env, napi_callback_info info) { return spd(env, info, true); }
