@@ -9,7 +9,8 @@
  *    report the median of four runs.
  * 1b. lightpath vs PyTorch (bench/torch_ref.py, when python3 has torch, or
  *    `LIGHTPATH_TORCH_PYTHON`, or ~/.cache/lightpath/torch-venv): the same models,
- *    batch and optimizer (AdamW and SGD with momentum), on one thread and on all
+ *    batch and optimizer (AdamW and SGD with momentum), taking turns three times
+ *    (medians compared, so a change of load hits both), on one thread and on all
  *    cores, with the CPU model, the OpenBLAS core in use, the library of the products
  *    (oneDNN or OpenBLAS) and the load average.
  * 2. OUI overhead: the same epochs with OUI measured every 10th batch vs off.
@@ -200,18 +201,25 @@ async function vsTorchSection(): Promise<{ cpu: string; cores: number; backend: 
   for (const threads of [...new Set([1, cores])]) {
     setBlasThreads(threads);
     for (const opt of ['adamw', 'sgd'] as const) {
-      const torch = torchReference(threads, opt);
-      torchVersion ??= (torch?.torch as string | undefined) ?? null;
-      for (const [name, spec] of [
-        ['mlp', MLP],
-        ['cnn', CNN],
-      ] as const) {
-        const batches = quick ? (name === 'cnn' ? 4 : 20) : name === 'cnn' ? 20 : 100;
-        await loopThroughput(spec, 2, 0, opt);
-        const runs: number[] = [];
-        for (let rep = 0; rep < (quick ? 1 : 3); rep++) runs.push((await loopThroughput(spec, batches, 10, opt)).samplesPerSecond);
-        const lightpath = median(runs);
-        const pytorch = torch ? (torch[name] as number) : null;
+      // PyTorch and lightpath take turns, three rounds (one in --quick), and each side's median counts: a load change hits both.
+      const mine: Record<'mlp' | 'cnn', number[]> = { mlp: [], cnn: [] };
+      const theirs: Record<'mlp' | 'cnn', number[]> = { mlp: [], cnn: [] };
+      for (let rep = 0; rep < (quick ? 1 : 3); rep++) {
+        const torch = torchReference(threads, opt);
+        torchVersion ??= (torch?.torch as string | undefined) ?? null;
+        for (const [name, spec] of [
+          ['mlp', MLP],
+          ['cnn', CNN],
+        ] as const) {
+          if (torch) theirs[name].push(torch[name] as number);
+          const batches = quick ? (name === 'cnn' ? 4 : 20) : name === 'cnn' ? 20 : 100;
+          if (rep === 0) await loopThroughput(spec, 2, 0, opt);
+          mine[name].push((await loopThroughput(spec, batches, 10, opt)).samplesPerSecond);
+        }
+      }
+      for (const name of ['mlp', 'cnn'] as const) {
+        const lightpath = median(mine[name]);
+        const pytorch = theirs[name].length ? median(theirs[name]) : null;
         rows.push({ model: name, optimizer: opt, threads, lightpath, pytorch, ratio: pytorch ? lightpath / pytorch : null });
       }
     }
