@@ -5,8 +5,9 @@
  * Per batch the selector runs on the tensor backend; the products then run either
  * on the native BLAS provider in float64 from φ's factors, block by gate pair (where
  * it is built: exact products, float64 sums), or on the tensor backend in float32
- * from φ itself, split so they are (nearly) exact (see `accumulateStats`); the running sums are kept on the host in float64, so
- * accumulating many batches loses nothing.
+ * from φ itself, split so they are (nearly) exact (see `accumulateStats`); the
+ * running sums are kept on the host in float64, so accumulating many batches loses
+ * nothing.
  * Statistics add: incremental retraining adds a new shard's statistics (reading only
  * the new samples) and merging sums those of several sites — both give exactly what
  * training on the union would (consequences 2 and 3); the solve is a function of
@@ -104,9 +105,9 @@ export async function accumulateNative(blas: NativeBlas, stats: LinearStats, w: 
       y: tf.oneHot(tf.tensor1d(data.y.subarray(from, to), 'int32'), data.classes).toFloat(),
     }));
     const [nv, ng] = [value.shape[1], gate.shape[1]];
-    if (nv * ng !== stats.dim) throw new InvalidInputError(`the selector's feature map has ${nv * ng} features, the statistics ${stats.dim}`);
     const [v, g, yy] = (await Promise.all([value.data(), gate.data(), y.data()])) as Float32Array[];
     tf.dispose([value, gate, y]);
+    if (nv * ng !== stats.dim) throw new InvalidInputError(`the selector's feature map has ${nv * ng} features, the statistics ${stats.dim}`);
     blas.gatedGram(stats.a, stats.b, v!, g!, yy!, to - from, nv, ng, stats.classes);
     stats.count += to - from;
     onProgress?.(to, data.count);
