@@ -3,7 +3,7 @@ import { InvalidArgumentError } from 'commander';
 import { readFile, stat } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import { parsePipelineConfig, type PipelineConfig } from '../contracts/config.js';
-import { ConfigError } from '../contracts/errors.js';
+import { ConfigError, InvalidInputError } from '../contracts/errors.js';
 import { connect, type LightpathClient } from '../client/connect.js';
 
 /** Exit codes: distinguish bad input, a failed run and an unreachable service. */
@@ -49,7 +49,7 @@ export function fail(e: unknown): never {
     process.stderr.write(`error: no such run (${err.message.split('\n')[0]}); \`lightpath list\` shows the runs\n`);
     process.exit(EXIT.badInput);
   }
-  if (err instanceof ConfigError) {
+  if (err instanceof ConfigError || err instanceof InvalidInputError) {
     process.stderr.write(`error: ${cliWording(err.message)}\n`);
     process.exit(EXIT.badInput);
   }

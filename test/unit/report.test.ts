@@ -12,6 +12,7 @@ import assert from 'node:assert/strict';
 import { crc32c } from '@aws-crypto/crc32c';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { buildReport } from '../../cli/report/build.js';
 import { readGlaiBench } from '../../cli/report/bench-data.js';
@@ -244,6 +245,9 @@ test('--bench: a missing, unparsable or incomplete glai.json is refused, naming 
   await refused(await benchDir(JSON.stringify({ ...glaiJson(), stabilization: { every: 50, runs: [] } })), /stabilization\.runs/);
   await refused(await benchDir('{"date": '), /not valid JSON/);
   await refused(join(tmpdir(), 'lightpath-no-such-bench'), /cannot read \(ENOENT\)/);
+  const cli = spawnSync(process.execPath, ['--import', 'tsx', 'cli/main.ts', 'report', 'any-run', '--no-temporal', '--bench', join(tmpdir(), 'lightpath-no-such-bench')], { encoding: 'utf8' });
+  assert.equal(cli.status, 2, `the CLI exits with the bad-input code: ${cli.stderr}`);
+  assert.match(cli.stderr, /^error: .*glai\.json: cannot read \(ENOENT\)/m);
 });
 
 const retrain = (id: string, start: string, close: string, estimatorAccuracy: number): RunInfo => ({
