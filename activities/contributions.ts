@@ -8,8 +8,8 @@ import { InvalidInputError, MissingArtifactError } from '../contracts/errors.js'
 import type { Contribution } from '../contracts/forget.js';
 import type { Ref } from '../contracts/types.js';
 import { addStats, type LinearStats } from '../ml/glai/statistics.js';
-import { solveStatistics, type Solution, type SolvePlan } from '../ml/glai/solve.js';
-import type { FeatureSpec } from '../ml/glai/features.js';
+import { solveStatistics, type Solution } from '../ml/glai/solve.js';
+import { storedPlan, type EstimatorMeta } from '../ml/glai/estimator-meta.js';
 import { blobKey } from '../storage/artifact-store.js';
 import { encodeBundle, type Bundle } from '../storage/bundle.js';
 import { openStore } from '../storage/open.js';
@@ -23,22 +23,6 @@ export interface Origin {
   source: string;
   site?: string | null;
   arrivedAt?: string;
-}
-
-/** The meta of an estimator bundle, as far as provenance needs it. */
-export interface EstimatorMeta {
-  kind: string;
-  structureId: string;
-  spec: FeatureSpec;
-  dim: number;
-  classes: number;
-  count: number;
-  lambda: number;
-  /** How it is solved (absent on estimators stored before validation-chosen λ). */
-  plan?: SolvePlan;
-  validationCount?: number;
-  contributions?: Contribution[];
-  [key: string]: unknown;
 }
 
 /** Stores `stats` as a contribution artifact and returns its record. */
@@ -113,7 +97,7 @@ export async function foreignContribution(store: string, id: string, structureId
 export function solveLike(bundle: Bundle, stats: LinearStats): Solution {
   const m = bundle.meta as EstimatorMeta;
   const val = bundle.arrays.av ? { ...stats, count: m.validationCount ?? 0, a: bundle.arrays.av as Float64Array, b: bundle.arrays.bv as Float64Array } : null;
-  const plan: SolvePlan = m.plan ?? { lambda: m.lambda, lambdas: [], prior: 'zero', biasPenalty: 1, biasFeatures: [] };
+  const plan = storedPlan(m);
   return solveStatistics(stats, val, (bundle.arrays.prior as Float64Array | undefined) ?? null, plan);
 }
 

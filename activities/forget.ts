@@ -11,7 +11,8 @@ import { checkRemaining, expiredContributions, relativeDifference, selectContrib
 import { encodeBundle, type Bundle } from '../storage/bundle.js';
 import { openStore } from '../storage/open.js';
 import { readBundle } from './artifacts.js';
-import { contributionsOf, foreignContribution, readContribution, solveLike, statsOf, sumContributions, type EstimatorMeta } from './contributions.js';
+import { contributionsOf, foreignContribution, readContribution, solveLike, statsOf, sumContributions } from './contributions.js';
+import type { EstimatorMeta } from '../ml/glai/estimator-meta.js';
 
 /** A forget whose subtracted solution differs from the fresh solve by more than the tolerance. */
 class ForgetNotExactError extends Error {

@@ -29,7 +29,8 @@ import { rawSplitToData } from '../ml/train/thread-protocol.js';
 import { toLabelled } from '../ml/data/dataset.js';
 import type { LabelledData } from '../ml/train/data.js';
 import { loadShard } from './sources.js';
-import { mergedContributions, withContribution, type EstimatorMeta, type Origin } from './contributions.js';
+import { mergedContributions, withContribution, type Origin } from './contributions.js';
+import { storedPlan, type EstimatorMeta } from '../ml/glai/estimator-meta.js';
 import type { Contribution } from '../contracts/forget.js';
 
 async function loadSelector(structure: StructureRef) {
@@ -54,9 +55,6 @@ interface StoredEstimator {
   contributions?: Contribution[];
 }
 
-/** The solve plan of an estimator stored before validation-chosen λ: plain ridge toward zero at its λ. */
-const legacyPlan = (lambda: number): SolvePlan => ({ lambda, lambdas: [], prior: 'zero', biasPenalty: 1, biasFeatures: [] });
-
 async function readEstimator(e: EstimatorRef): Promise<StoredEstimator> {
   const b = await readBundle(e.ref);
   const m = b.meta as EstimatorMeta;
@@ -74,7 +72,7 @@ async function readEstimator(e: EstimatorRef): Promise<StoredEstimator> {
     stats: statsOf(m.count, b.arrays.a, b.arrays.b),
     val: b.arrays.av ? statsOf(m.validationCount ?? 0, b.arrays.av, b.arrays.bv) : null,
     prior: (b.arrays.prior as Float64Array | undefined) ?? null,
-    plan: m.plan ?? legacyPlan(m.lambda),
+    plan: storedPlan(m),
     w: b.arrays.w as Float32Array,
     contributions: m.contributions,
   };

@@ -33,7 +33,8 @@ import { DEFAULT_SOLVE, solveStatistics, type SolvePlan } from '../ml/glai/solve
 import { selectorPrior } from '../ml/glai/prior.js';
 import { accuracyOf, linearLogits } from '../ml/glai/estimator.js';
 import { maxRelativeDifference, statisticsDifference, subtractStats } from '../ml/glai/contributions.js';
-import { putContribution, statsOf, withContribution, type EstimatorMeta } from '../activities/contributions.js';
+import { putContribution, statsOf, withContribution } from '../activities/contributions.js';
+import type { EstimatorMeta } from '../ml/glai/estimator-meta.js';
 import { forgetStatistics } from '../activities/forget.js';
 import { readBundle } from '../activities/artifacts.js';
 import { encodeBundle } from '../storage/bundle.js';

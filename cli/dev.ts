@@ -10,7 +10,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureFashionMnist, ensureTemporal } from '../scripts/provision.js';
 import { buildNativeBlas, describeNativeBuild } from '../scripts/build-native.js';
-import { ensureOpenBlasDev } from '../scripts/openblas.js';
+import { ensureNativeLibraries } from '../scripts/openblas.js';
 import { startTemporal } from './dev-services.js';
 import { connect } from '../client/connect.js';
 import { followRun, summaryLines } from './progress.js';
@@ -38,7 +38,7 @@ export async function runDev(opts: DevOptions = {}): Promise<void> {
   const temporal = ensureTemporal();
   temporal.catch(() => undefined);
   await ensureFashionMnist();
-  ensureOpenBlasDev();
+  ensureNativeLibraries();
   say(describeNativeBuild(buildNativeBlas()));
   await temporal;
   const home = lightpathHome();

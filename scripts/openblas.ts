@@ -38,7 +38,7 @@ function wanted(): NativeLibrary[] {
 }
 
 /** Installs libopenblas-dev and libdnnl-dev where missing and apt is usable as root; one line saying what happened. */
-export function ensureOpenBlasDev(): string {
+export function ensureNativeLibraries(): string {
   if (process.env.LIGHTPATH_NATIVE === '0') return 'openblas, onednn: not needed (LIGHTPATH_NATIVE=0)';
   const libs = wanted();
   const missing = libs.filter((l) => !l.installed());

@@ -37,7 +37,7 @@ import { cacheDir } from '../ml/cache-dir.js';
 import { onPath } from './on-path.js';
 import { buildNativeBlas, describeNativeBuild } from './build-native.js';
 import { ensureVulkan } from './vulkan.js';
-import { ensureOpenBlasDev } from './openblas.js';
+import { ensureNativeLibraries } from './openblas.js';
 import { describeNode } from './node-binary.js';
 
 export const TEMPORAL_CLI_VERSION = 'v1.5.1';
@@ -187,7 +187,7 @@ export async function provisionAll(): Promise<{ temporal: string; minio: string;
   const minio = temporal.then(ensureMinio, ensureMinio);
   temporal.catch(() => undefined);
   minio.catch(() => undefined);
-  const openblas = ensureOpenBlasDev();
+  const openblas = ensureNativeLibraries();
   const native = describeNativeBuild(buildNativeBlas());
   const vulkan = ensureVulkan();
   const node24 = describeNode(24);

@@ -7,22 +7,11 @@
  */
 import { readFile } from 'node:fs/promises';
 import { structureId } from '../../ml/glai/selector.js';
-import type { FeatureSpec } from '../../ml/glai/features.js';
+import type { EstimatorMeta } from '../../ml/glai/estimator-meta.js';
 import { decodeBundle } from '../../storage/bundle.js';
 import type { ModelFiles } from '../../storage/model-files.js';
 import { ConfigError } from '../../contracts/errors.js';
 import { writeExported, writeLayersModel, type ExportedFile } from './tfjs.js';
-
-/** What the estimator bundle's metadata holds (see activities' estimator writer). */
-interface EstimatorMeta {
-  kind: string;
-  structureId: string;
-  spec: FeatureSpec;
-  dim: number;
-  classes: number;
-  count: number;
-  lambda: number;
-}
 
 /**
  * Writes the GLAI export of `estimator` (the stored bundle's bytes) on `selector`

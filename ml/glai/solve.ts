@@ -124,24 +124,26 @@ function validationSlope(val: LinearStats, f: Factored, penalty: Float64Array, t
   const rhs = new Float64Array(f.w.length);
   for (let i = 0; i < val.dim; i++) for (let j = 0; j < k; j++) rhs[i * k + j] = penalty[i]! * ((target ? c * target[i * k + j]! : 0) - f.w[i * k + j]!);
   const dw = f.again(rhs);
-  let cross = 0;
-  for (let i = 0; i < dw.length; i++) cross += dw[i]! * val.b[i]!;
-  return (2 * (bilinear(val, dw, f.w, blas) - cross)) / val.count;
+  return (2 * (bilinear(val, dw, f.w, blas) - dot(dw, val.b))) / val.count;
 }
 
 /** c = tr(UᵀB) / tr(UᵀAU): the least-squares scale of the prior's outputs to the targets (0 when they vanish). */
 export function priorScale(stats: LinearStats, u: Float64Array, blas: NativeBlas | null = activeBlas()): number {
-  let num = 0;
-  for (let i = 0; i < u.length; i++) num += u[i]! * stats.b[i]!;
+  const num = dot(u, stats.b);
   const den = bilinear(stats, u, u, blas);
   return den > 0 ? num / den : 0;
 }
 
 /** Mean squared error per validation sample of W: (tr(WᵀA_vW) − 2·tr(WᵀB_v) + n_v) / n_v. */
 export function validationMse(val: LinearStats, w: Float64Array, blas: NativeBlas | null = activeBlas()): number {
-  let cross = 0;
-  for (let i = 0; i < w.length; i++) cross += w[i]! * val.b[i]!;
-  return (bilinear(val, w, w, blas) - 2 * cross + val.count) / val.count;
+  return (bilinear(val, w, w, blas) - 2 * dot(w, val.b) + val.count) / val.count;
+}
+
+/** tr(UᵀB) for U, B of one shape (row-major): the sum of their elementwise products. */
+function dot(u: Float64Array, b: Float64Array): number {
+  let sum = 0;
+  for (let i = 0; i < u.length; i++) sum += u[i]! * b[i]!;
+  return sum;
 }
 
 /** tr(UᵀAV) for symmetric A and U, V row-major [dim, classes]: one dsymm on the native provider, else Σᵢⱼ aᵢⱼ·(uᵢ·vⱼ). */

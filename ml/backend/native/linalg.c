@@ -32,19 +32,6 @@
 void dpotrf_(const char *uplo, const int *n, double *a, const int *lda, int *info);
 void dpotrs_(const char *uplo, const int *n, const int *nrhs, const double *a, const int *lda, double *b, const int *ldb, int *info);
 
-static bool float64_array(napi_env env, napi_value v, double **data, size_t *length, const char *what) {
-  bool is = false;
-  napi_typedarray_type type;
-  if (napi_is_typedarray(env, v, &is) != napi_ok || !is || napi_get_typedarray_info(env, v, &type, length, (void **)data, NULL, NULL) != napi_ok ||
-      type != napi_float64_array) {
-    char msg[96];
-    snprintf(msg, sizeof msg, "%s: expected a Float64Array", what);
-    napi_throw_type_error(env, NULL, msg);
-    return false;
-  }
-  return true;
-}
-
 /* One worker's view of gatedGram: the inputs, the on-lists of the gates, and the gate pairs. */
 typedef struct {
   double *a, *b;
@@ -108,8 +95,8 @@ napi_value gated_gram(napi_env env, napi_callback_info info) {
   float *value, *gate, *y;
   size_t alen, blen, vlen, glen, ylen;
   int64_t n, nv, ng, c;
-  if (!arguments(env, info, 9, argv, "gatedGram(a, b, value, gate, y, n, nv, ng, c)") || !float64_array(env, argv[0], &a, &alen, "a") ||
-      !float64_array(env, argv[1], &b, &blen, "b") || !typed_array(env, argv[2], napi_float32_array, (void **)&value, &vlen, "value") ||
+  if (!arguments(env, info, 9, argv, "gatedGram(a, b, value, gate, y, n, nv, ng, c)") || !typed_array(env, argv[0], napi_float64_array, (void **)&a, &alen, "a") ||
+      !typed_array(env, argv[1], napi_float64_array, (void **)&b, &blen, "b") || !typed_array(env, argv[2], napi_float32_array, (void **)&value, &vlen, "value") ||
       !typed_array(env, argv[3], napi_float32_array, (void **)&gate, &glen, "gate") ||
       !typed_array(env, argv[4], napi_float32_array, (void **)&y, &ylen, "y") || !non_negative(env, argv[5], &n, "n") ||
       !non_negative(env, argv[6], &nv, "nv") || !non_negative(env, argv[7], &ng, "ng") || !non_negative(env, argv[8], &c, "c")) {
@@ -155,8 +142,8 @@ napi_value bilinear_form(napi_env env, napi_callback_info info) {
   double *a, *u, *v;
   size_t alen, ulen, vlen;
   int64_t d, c;
-  if (!arguments(env, info, 5, argv, "bilinearForm(a, u, v, d, c)") || !float64_array(env, argv[0], &a, &alen, "a") ||
-      !float64_array(env, argv[1], &u, &ulen, "u") || !float64_array(env, argv[2], &v, &vlen, "v") || !non_negative(env, argv[3], &d, "d") ||
+  if (!arguments(env, info, 5, argv, "bilinearForm(a, u, v, d, c)") || !typed_array(env, argv[0], napi_float64_array, (void **)&a, &alen, "a") ||
+      !typed_array(env, argv[1], napi_float64_array, (void **)&u, &ulen, "u") || !typed_array(env, argv[2], napi_float64_array, (void **)&v, &vlen, "v") || !non_negative(env, argv[3], &d, "d") ||
       !non_negative(env, argv[4], &c, "c")) {
     return NULL;
   }
@@ -253,7 +240,7 @@ static napi_value spd(napi_env env, napi_callback_info info, bool factored) {
   size_t alen, blen;
   int64_t d, c;
   const char *name = factored ? "spdSolveFactored(factor, b, d, c)" : "spdSolve(a, b, d, c)";
-  if (!arguments(env, info, 4, argv, name) || !float64_array(env, argv[0], &a, &alen, "a") || !float64_array(env, argv[1], &b, &blen, "b") ||
+  if (!arguments(env, info, 4, argv, name) || !typed_array(env, argv[0], napi_float64_array, (void **)&a, &alen, "a") || !typed_array(env, argv[1], napi_float64_array, (void **)&b, &blen, "b") ||
       !non_negative(env, argv[2], &d, "d") || !non_negative(env, argv[3], &c, "c")) {
     return NULL;
   }
