@@ -12,6 +12,9 @@
  * - `SOFTMAX_XENT`, `SOFTMAX_XENT_GRAD`: a classifier's mean softmax
  *   cross-entropy, its accuracy count and the logits' gradient
  *   (fused-loss.ts; wasm-kernels/softmax-xent.ts states the arithmetic).
+ * - `DENSE_STEP`: a whole training step (forward, loss, backward, update) of a
+ *   stack of dense ReLU layers with linear logits, the bits of the tape's step
+ *   over the kernels above (ml/train/step.ts; native/dense-step.ts).
  */
 import * as tf from '@tensorflow/tfjs';
 
@@ -26,6 +29,9 @@ export const RELU_GRAD = 'LightpathReluGrad';
 export const SOFTMAX_XENT = 'LightpathSoftmaxXent';
 /** Its gradient: inputs dy (scalar), the softmax and the labels; output d logits. */
 export const SOFTMAX_XENT_GRAD = 'LightpathSoftmaxXentGrad';
+
+/** A dense stack's training step: inputs and outputs as native/dense-step.ts states them. */
+export const DENSE_STEP = 'LightpathDenseStep';
 
 /** Weight-decay modes as the update kernels number them: none, coupled (g += wd·w), decoupled (update += wd·w). */
 export const DECAY_MODES = { none: 0, coupled: 1, decoupled: 2 } as const;
@@ -73,4 +79,39 @@ export function registerReluGradient(): void {
       return { x: () => tf.engine().runKernel<tf.Tensor>(RELU_GRAD, { dy: d, x: x! }) };
     },
   });
+}
+
+/** What `denseStep` returns: the batch's mean loss and correct count, each variable's new [w, ...slots], and the hidden activations where captured. */
+export interface DenseStepResult {
+  loss: tf.Scalar;
+  correct: tf.Scalar;
+  updated: tf.Tensor[][];
+  activations: tf.Tensor[];
+}
+
+/**
+ * Runs `DENSE_STEP` (the backend in use must have it) for `layers` (kernel and
+ * bias of each, in order) with each variable's optimizer `slots` (w0, b0, w1,
+ * …); the caller owns the outputs. Like `fusedUpdate`, the kernel may write the
+ * slots where they lie.
+ */
+export function denseStep(
+  x: tf.Tensor,
+  labels: tf.Tensor,
+  layers: { kernel: tf.Tensor; bias: tf.Tensor }[],
+  slots: tf.Tensor[][],
+  update: { optimizer: 'adamw' | 'sgd'; params: number[] },
+  capture: boolean,
+): DenseStepResult {
+  const inputs: tf.NamedTensorMap = { x, labels };
+  layers.forEach(({ kernel, bias }, l) => {
+    inputs[`w${l}`] = kernel;
+    inputs[`b${l}`] = bias;
+  });
+  slots.forEach((group, k) => group.forEach((t, j) => (inputs[`s${k}_${j}`] = t)));
+  const attrs = { layers: layers.length, optimizer: update.optimizer, params: update.params, capture };
+  const [loss, correct, ...rest] = tf.engine().runKernel<tf.Tensor[]>(DENSE_STEP, inputs, attrs as unknown as tf.NamedAttrMap);
+  const per = 1 + slots[0]!.length;
+  const updated = slots.map((_, k) => rest.slice(k * per, (k + 1) * per));
+  return { loss: loss as tf.Scalar, correct: correct as tf.Scalar, updated, activations: rest.slice(slots.length * per) };
 }

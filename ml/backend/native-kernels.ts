@@ -10,7 +10,8 @@
  * profile of an MLP's and a CNN's step found the time (bench/kernels.ts): one
  * fused optimizer update over all variables (fused-ops.ts), MaxPool and
  * MaxPoolGrad, the bias addition, the bias gradient (Sum), ReLU and its gradient,
- * each one native pass instead of several wasm ones.
+ * each one native pass instead of several wasm ones; and for a stack of dense
+ * layers the whole training step as one kernel (native/dense-step.ts).
  */
 import * as tf from '@tensorflow/tfjs';
 import { hasMark, registerMarked, type WasmAnyKernelFunc } from './wasm-kernels/common.js';
@@ -20,7 +21,8 @@ import { nativeAdamWUpdate, nativeSgdUpdate } from './native/update.js';
 import { nativeMaxPool, nativeMaxPoolGrad } from './native/pool.js';
 import { nativeAdd, nativeRelu, nativeReluGrad, nativeSum } from './native/bias.js';
 import { nativeBlas, type NativeBlas, type NativeStatus } from './native/addon.js';
-import { ADAMW_UPDATE, RELU_GRAD, SGD_UPDATE, registerReluGradient } from './fused-ops.js';
+import { ADAMW_UPDATE, DENSE_STEP, RELU_GRAD, SGD_UPDATE, registerReluGradient } from './fused-ops.js';
+import { nativeDenseStep } from './native/dense-step.js';
 
 const KERNELS: [string, (blas: NativeBlas) => WasmAnyKernelFunc][] = [
   [tf.BatchMatMul, nativeBatchMatMul],
@@ -36,6 +38,7 @@ const KERNELS: [string, (blas: NativeBlas) => WasmAnyKernelFunc][] = [
   [RELU_GRAD, nativeReluGrad],
   [ADAMW_UPDATE, nativeAdamWUpdate],
   [SGD_UPDATE, nativeSgdUpdate],
+  [DENSE_STEP, nativeDenseStep],
 ];
 
 /** The kernel names the native provider replaces. */

@@ -52,9 +52,21 @@ export class Optimizer {
 
   /** Applies one update with learning rate `lr` to `vars` given their gradients (same order). */
   apply(vars: tf.Variable[], grads: tf.Tensor[], lr: number): void {
+    const kernel = this.fusedKernel([...vars, ...grads]);
+    if (kernel) {
+      const { params, slots } = this.startFused(vars, lr);
+      this.assignFused(
+        vars,
+        fusedUpdate(
+          kernel,
+          vars.map((w, k) => [w, grads[k]!, ...slots[k]!]),
+          params,
+        ),
+      );
+      return;
+    }
     this.ensureSlots(vars);
     this.step += 1;
-    if (this.applyFused(vars, grads, lr)) return;
     const { weightDecay: wd, weightDecayMode: mode } = this.spec;
     tf.tidy(() => {
       if (this.spec.name === 'adamw') {
@@ -89,29 +101,40 @@ export class Optimizer {
     });
   }
 
-  /** The update as one fused kernel where the backend has it (all float32); false where it does not. */
-  private applyFused(vars: tf.Variable[], grads: tf.Tensor[], lr: number): boolean {
-    const adam = this.spec.name === 'adamw';
-    const kernel = adam ? ADAMW_UPDATE : SGD_UPDATE;
-    if (!hasKernel(kernel) || [...vars, ...grads].some((t) => t.dtype !== 'float32')) return false;
+  /** The fused update kernel for `tensors` (variables and gradients) on the backend in use, or null where it has none or a tensor is not float32. */
+  fusedKernel(tensors: tf.Tensor[]): typeof ADAMW_UPDATE | typeof SGD_UPDATE | null {
+    const kernel = this.spec.name === 'adamw' ? ADAMW_UPDATE : SGD_UPDATE;
+    return hasKernel(kernel) && tensors.every((t) => t.dtype === 'float32') ? kernel : null;
+  }
+
+  /**
+   * Counts a step that a fused kernel will apply (one `fusedKernel` found):
+   * returns the kernel's params for learning rate `lr` and each variable's
+   * slots; the kernel's outputs go to `assignFused`.
+   */
+  startFused(vars: tf.Variable[], lr: number): { params: number[]; slots: tf.Variable[][] } {
+    this.ensureSlots(vars);
+    this.step += 1;
     const wd = this.spec.weightDecay;
     const head = [lr, wd, wd > 0 ? DECAY_MODES[this.spec.weightDecayMode] : DECAY_MODES.none];
     let params: number[];
-    if (adam) {
+    if (this.spec.name === 'adamw') {
       const b1 = this.spec.beta1 ?? 0.9;
       const b2 = this.spec.beta2 ?? 0.999;
       params = [...head, b1, 1 - b1, b2, 1 - b2, 1 - Math.pow(b1, this.step), 1 - Math.pow(b2, this.step), this.spec.epsilon ?? 1e-8];
     } else {
       params = [...head, this.spec.momentum ?? 0.9];
     }
-    const groups = vars.map((w, k) => [w, grads[k]!, ...this.slots.map((s) => s[k]!)]);
-    const updated = fusedUpdate(kernel, groups, params);
+    return { params, slots: vars.map((_, k) => this.slots.map((s) => s[k]!)) };
+  }
+
+  /** Assigns a fused update's outputs (per variable: new weights, then its slots) and frees them. */
+  assignFused(vars: tf.Variable[], updated: tf.Tensor[][]): void {
     updated.forEach(([w, ...slots], k) => {
       vars[k]!.assign(w!);
       slots.forEach((t, s) => this.slots[s]![k]!.assign(t));
     });
     tf.dispose(updated.flat());
-    return true;
   }
 
   /** Reads the state back (asynchronously) for a checkpoint. */

@@ -12,13 +12,12 @@ import type { EpochMetrics } from '../../contracts/runs.js';
 import * as tf from '@tensorflow/tfjs';
 import { Rng, type RngState } from '../rng.js';
 import { OuiMeter, DEFAULT_OUI, type OuiOptions, type OuiState } from '../oui.js';
-import { forwardCapture } from '../models/forward.js';
 import { Optimizer, type OptimizerSpec, type OptimizerState } from './optimizer.js';
 import { learningRateAt, type ScheduleSpec } from './schedule.js';
 import type { SplitData } from './data.js';
 import { EpochBatches, inMemorySample } from './epoch-batches.js';
 import { accuracy } from './evaluate.js';
-import { softmaxCrossEntropyAndCount } from '../backend/fused-loss.js';
+import { trainingStep } from './step.js';
 import { InvalidInputError } from '../../contracts/errors.js';
 import { StabilityTracker, type StabilityOptions } from '../glai/stabilization.js';
 import { augmentBatch, augments, type AugmentSpec } from '../data/augment.js';
@@ -103,6 +102,7 @@ export async function trainClassifier(model: tf.LayersModel, train: SplitData, v
   if (augments(opts.augment) && inputShape.length !== 3) throw new InvalidInputError(`augmentation (random crop, flip) applies to images; this model's input has shape ${inputShape.join('×')}`);
   const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
   const opt = new Optimizer(opts.optimizer);
+  const step = trainingStep(model, vars, opt);
   const ouiOpts = { ...DEFAULT_OUI, ...opts.oui };
   let rng = Rng.fromSeed(opts.seed);
   const augment = augments(opts.augment) ? opts.augment : null;
@@ -151,24 +151,12 @@ export async function trainClassifier(model: tf.LayersModel, train: SplitData, v
         tf.tidy(() => {
           const x = tf.tensor(xb.subarray(0, n * train.dim), [n, ...inputShape]);
           const labels = tf.tensor1d(yb.subarray(0, n), 'int32');
-          let correct: tf.Tensor | null = null;
-          const { value, grads } = tf.variableGrads(() => {
-            const { output, activations } = forwardCapture(model, x, true);
-            if (measure) meter.record(activations);
-            const step = softmaxCrossEntropyAndCount(output as tf.Tensor2D, labels);
-            correct = step.correct;
-            return step.loss;
-          }, vars);
-          opt.apply(
-            vars,
-            vars.map((v) => grads[v.name]!),
-            lr,
-          );
-          const nextLoss = tf.keep(lossSum.add(value.mul(n)));
-          const nextCorrect = tf.keep(correctSum.add(correct!));
+          const { loss, correct } = step.run(x, labels, lr, measure ? (activations) => meter.record(activations) : null);
+          const nextLoss = tf.keep(lossSum.add(loss.mul(n)));
+          const nextCorrect = tf.keep(correctSum.add(correct));
           lossSum.dispose();
           correctSum.dispose();
-          (correct as tf.Tensor | null)?.dispose();
+          correct.dispose();
           lossSum = nextLoss;
           correctSum = nextCorrect;
         });

@@ -12,7 +12,9 @@
  */
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend, type BackendInfo } from '../../ml/backend/select.js';
@@ -85,6 +87,22 @@ test('the addon builds where OpenBLAS is installed and the wasm backend selects 
     `oneDNN ${oneDnnHeader() ? `is installed (${oneDnnHeader()}), so the products must run on it` : 'is not installed'}`,
   );
   for (const name of NATIVE_KERNELS) assert.ok(Symbol.for('lightpath.nativeKernel') in (tf.getKernel(name, 'wasm').kernelFunc as object), `${name} is native`);
+});
+
+test('products survive signals: a child profiled with --cpu-prof (SIGPROF every 20 µs) multiplies on 1 and 2 threads and exits cleanly', { skip }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lightpath-sigprof-'));
+  try {
+    for (const threads of ['1', '2']) {
+      const child = spawnSync(process.execPath, ['--cpu-prof', '--cpu-prof-interval', '20', '--cpu-prof-dir', dir, '--import', 'tsx', 'test/helpers/products-under-signals.ts', threads], {
+        encoding: 'utf8',
+        timeout: 120_000,
+      });
+      assert.equal(child.status, 0, `${threads} thread(s): exit ${child.status} (${child.signal ?? 'no signal'}): ${child.stderr.slice(-400)}`);
+      assert.match(child.stdout, /done/);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('BatchMatMul: every transpose combination and batch dims, with gradients; broadcast batch dims forward', { skip }, async (t) => {

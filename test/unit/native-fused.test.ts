@@ -14,7 +14,6 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { selectBackend } from '../../ml/backend/select.js';
 import { registerNativeKernels } from '../../ml/backend/native-kernels.js';
 import { nativeBlas } from '../../ml/backend/native/addon.js';
 import { currentThreads } from '../../ml/backend/native/threads.js';
@@ -23,18 +22,14 @@ import { Optimizer, type OptimizerSpec } from '../../ml/train/optimizer.js';
 import { buildModel } from '../../ml/models/build.js';
 import { buildResnet } from '../../ml/models/cnn.js';
 import { trainClassifier, type TrainCheckpoint, type TrainOptions } from '../../ml/train/trainer.js';
-import { buildNativeBlas } from '../../scripts/build-native.js';
+import { nativeSkip, requireNativeProvider } from '../helpers/native-provider.js';
 import { compare, input, reportWorst, runOn, valueAndGrads, values, type Input } from '../helpers/backend-compare.js';
 import { clusters, rows } from '../helpers/synthetic.js';
 
-const build = buildNativeBlas();
-const skip = 'skipped' in build && /LIGHTPATH_NATIVE=0|OpenBLAS development files not found|no C compiler|Node's headers/.test(build.skipped) ? build.skipped : false;
+const skip = nativeSkip;
 
 before(async () => {
-  if (skip) return;
-  assert.ok('built' in build, `the addon did not build: ${'skipped' in build ? build.skipped : ''}`);
-  const info = await selectBackend('wasm');
-  assert.equal(info.name, 'wasm+openblas', `native provider not active: ${info.native?.detail}`);
+  if (!skip) await requireNativeProvider();
 });
 
 const SPECS: OptimizerSpec[] = [

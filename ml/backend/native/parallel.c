@@ -19,7 +19,11 @@
  * OpenBLAS 0.3.21's SkylakeX kernels (measured on a Sapphire Rapids Xeon). Its
  * OpenMP team is held to one thread per calling thread (omp_set_num_threads is
  * per thread), so the same argument keeps its bits independent of the threads.
- * GLAI's float64 products and LAPACK stay on OpenBLAS.
+ * GLAI's float64 products and LAPACK stay on OpenBLAS. Each oneDNN call runs with
+ * the thread's signals blocked (they are delivered when it returns): a signal
+ * handled inside dnnl_sgemm 2.6.3, e.g. V8's SIGPROF under `node --cpu-prof`,
+ * corrupted the heap (glibc aborted at exit: "corrupted size vs. prev_size");
+ * OpenBLAS's calls did not (test/helpers/products-under-signals.ts).
  *
  * lp_parallel_for runs the elementwise and per-image passes of the other files
  * (optimizer.c, pool.c, bias.c) on the same threads: each element's result
@@ -27,6 +31,7 @@
  */
 #include <cblas.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -65,9 +70,13 @@ void omp_set_num_threads(int n);
 
 /* One block's product: dnnl_sgemm on this thread alone (row-major like cblas); OpenBLAS if oneDNN refuses it. */
 static void block_sgemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int m, int n, int k, const float *a, int lda, const float *b, int ldb, float beta, float *c, int ldc) {
+  sigset_t all, saved;
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, &saved);
   omp_set_num_threads(1);
-  if (dnnl_sgemm(ta == CblasTrans ? 'T' : 'N', tb == CblasTrans ? 'T' : 'N', m, n, k, 1.0f, a, lda, b, ldb, beta, c, ldc) != dnnl_success)
-    cblas_sgemm(CblasRowMajor, ta, tb, m, n, k, 1.0f, a, lda, b, ldb, beta, c, ldc);
+  const dnnl_status_t status = dnnl_sgemm(ta == CblasTrans ? 'T' : 'N', tb == CblasTrans ? 'T' : 'N', m, n, k, 1.0f, a, lda, b, ldb, beta, c, ldc);
+  pthread_sigmask(SIG_SETMASK, &saved, NULL);
+  if (status != dnnl_success) cblas_sgemm(CblasRowMajor, ta, tb, m, n, k, 1.0f, a, lda, b, ldb, beta, c, ldc);
 }
 
 /* Which library multiplies ("oneDNN 2.6.3" or "OpenBLAS"). */

@@ -27,36 +27,56 @@ function writable(backend: BackendWasm, t: Info): Info {
   return copy;
 }
 
+/** One variable's part of an update: its weights, gradient, writable slots and the array for its new weights. */
+export interface UpdateGroup {
+  w: Info;
+  g: Info;
+  slots: Info[];
+  next: Info;
+}
+
+/** The optimizers with a fused update, and how many slots each keeps. */
+export const UPDATE_SLOTS = { adamw: 2, sgd: 1 } as const;
+
+/** Allocates a variable's update outputs (slots copied where shared, see the top of this file); allocations may move the heap. */
+export function updateGroup(backend: BackendWasm, w: Info, g: Info, slots: Info[]): UpdateGroup {
+  return { w, g, slots: slots.map((t) => writable(backend, t)), next: backend.makeOutput(w.shape, 'float32') };
+}
+
 /**
- * A kernel function over `per` float32 inputs per variable (w, g, then the
- * slots): `run` gets each variable's inputs followed by a new array for its
- * weights, updates the slots in place and writes the new weights; the kernel
- * returns the new weights and the slots.
+ * Runs the fused update of `optimizer` over `groups` with `params` (as
+ * ml/train/optimizer.ts sets them); returns each variable's new weights and
+ * slots, flat. Call it after the kernel's last allocation: it takes heap views.
  */
-function updateKernel(per: number, run: (tensors: Float32Array[], params: Float64Array) => void): WasmAnyKernelFunc {
+export function runUpdate(blas: NativeBlas, backend: BackendWasm, optimizer: keyof typeof UPDATE_SLOTS, groups: UpdateGroup[], params: number[]): Info[] {
+  const views = groups.flatMap(({ w, g, slots, next }) => [w, g, ...slots, next].map((t) => heap(backend, t) as Float32Array));
+  const p = Float64Array.from(params);
+  if (optimizer === 'adamw') blas.adamw(views, p);
+  else blas.sgdMomentum(views, p);
+  return groups.flatMap(({ slots, next }) => [next, ...slots]);
+}
+
+/** The update kernel function of `optimizer` on `blas`: per variable inputs w, g, then the slots. */
+function updateKernel(blas: NativeBlas, optimizer: keyof typeof UPDATE_SLOTS): WasmAnyKernelFunc {
+  const per = 2 + UPDATE_SLOTS[optimizer];
   return ({ inputs, attrs = {}, backend }: WasmKernelArgs): Info[] => {
     const count = attrs.variables as number;
     const ins = Array.from({ length: count * per }, (_, i) => inputs[`t${i}`]!);
     if (ins.some((t) => t.dtype !== 'float32')) throw new Error('fused optimizer update: every variable, gradient and slot must be float32');
     const groups = Array.from({ length: count }, (_, k) => {
       const [w, g, ...slots] = ins.slice(k * per, (k + 1) * per);
-      return { w: w!, g: g!, slots: slots.map((t) => writable(backend, t)), next: backend.makeOutput(w!.shape, 'float32') };
+      return updateGroup(backend, w!, g!, slots);
     });
-    // Heap views after the last allocation (an allocation may move the heap).
-    run(
-      groups.flatMap(({ w, g, slots, next }) => [w, g, ...slots, next].map((t) => heap(backend, t) as Float32Array)),
-      Float64Array.from(attrs.params as number[]),
-    );
-    return groups.flatMap(({ slots, next }) => [next, ...slots]);
+    return runUpdate(blas, backend, optimizer, groups, attrs.params as number[]);
   };
 }
 
 /** The fused AdamW update kernel function on `blas`. */
 export function nativeAdamWUpdate(blas: NativeBlas): WasmAnyKernelFunc {
-  return updateKernel(4, (t, p) => blas.adamw(t, p));
+  return updateKernel(blas, 'adamw');
 }
 
 /** The fused SGD-momentum update kernel function on `blas`. */
 export function nativeSgdUpdate(blas: NativeBlas): WasmAnyKernelFunc {
-  return updateKernel(3, (t, p) => blas.sgdMomentum(t, p));
+  return updateKernel(blas, 'sgd');
 }

@@ -49,6 +49,30 @@ function row(logits: Float32Array, probs: Float32Array, at: number, c: number, l
   return { loss: f(loss), hit: arg === label };
 }
 
+/**
+ * The forward pass on heap views: writes the softmax of `x` [n, c] into `p`;
+ * returns the mean loss (float32) and the number of rows whose first arg-max is
+ * their label in `y`.
+ */
+export function softmaxXentRows(x: Float32Array, y: Int32Array, p: Float32Array, n: number, c: number): { loss: number; correct: number } {
+  let total = 0;
+  let hits = 0;
+  for (let i = 0; i < n; i++) {
+    const r = row(x, p, i * c, c, y[i]!);
+    total += r.loss;
+    if (r.hit) hits++;
+  }
+  return { loss: f(f(total) / n), correct: hits };
+}
+
+/** The gradient on heap views: d logits into `d` from the loss's gradient `dy`, the softmax `p` [n, c] and the labels `y`. */
+export function softmaxXentGradRows(dy: number, p: Float32Array, y: Int32Array, d: Float32Array, n: number, c: number): void {
+  const perRow = f(dy / n);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < c; j++) d[i * c + j] = perRow * f(p[i * c + j]! - (j === y[i] ? 1 : 0));
+  }
+}
+
 /** The forward kernel function: [mean loss, correct count, softmax]. */
 export const softmaxXent: WasmAnyKernelFunc = ({ inputs, backend }: WasmKernelArgs): Info[] => {
   const { logits, labels } = inputs;
@@ -60,18 +84,9 @@ export const softmaxXent: WasmAnyKernelFunc = ({ inputs, backend }: WasmKernelAr
   const correct = backend.makeOutput([], 'float32');
   const probs = backend.makeOutput([n, c], 'float32');
   // Views taken after the last allocation (an allocation may move the heap).
-  const x = heap(backend, logits!) as Float32Array;
-  const y = heap(backend, labels!) as Int32Array;
-  const p = heap(backend, probs) as Float32Array;
-  let total = 0;
-  let hits = 0;
-  for (let i = 0; i < n; i++) {
-    const r = row(x, p, i * c, c, y[i]!);
-    total += r.loss;
-    if (r.hit) hits++;
-  }
-  (heap(backend, loss) as Float32Array)[0] = f(f(total) / n);
-  (heap(backend, correct) as Float32Array)[0] = hits;
+  const r = softmaxXentRows(heap(backend, logits!) as Float32Array, heap(backend, labels!) as Int32Array, heap(backend, probs) as Float32Array, n, c);
+  (heap(backend, loss) as Float32Array)[0] = r.loss;
+  (heap(backend, correct) as Float32Array)[0] = r.correct;
   return [loss, correct, probs];
 };
 
@@ -80,12 +95,7 @@ export const softmaxXentGrad: WasmKernelFunc = ({ inputs, backend }: WasmKernelA
   const { dy, probs, labels } = inputs;
   const [n, c] = probs!.shape as [number, number];
   const out = backend.makeOutput([n, c], 'float32');
-  const d = heap(backend, out) as Float32Array;
-  const p = heap(backend, probs!) as Float32Array;
-  const y = heap(backend, labels!) as Int32Array;
-  const perRow = f((heap(backend, dy!) as Float32Array)[0]! / n);
-  for (let i = 0; i < n; i++) {
-    for (let j = 0; j < c; j++) d[i * c + j] = perRow * f(p[i * c + j]! - (j === y[i] ? 1 : 0));
-  }
+  const dyValue = (heap(backend, dy!) as Float32Array)[0]!;
+  softmaxXentGradRows(dyValue, heap(backend, probs!) as Float32Array, heap(backend, labels!) as Int32Array, heap(backend, out) as Float32Array, n, c);
   return out;
 };
