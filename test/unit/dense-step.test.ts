@@ -154,14 +154,12 @@ test('the fused step refuses bad operands, naming the input', { skip }, () => {
   assert.throws(run({ labels: tf.zeros([3], 'int32') }), /labels must be int32 \[4\]/);
   assert.throws(run({ s1_0: tf.zeros([2]) }), /slot s1_0 must be float32 \[3\]/);
   assert.throws(run({}, { optimizer: 'lion' }), /optimizer must be adamw or sgd/);
-  const out = tf
-    .engine()
-    .runKernel<tf.Tensor[]>(DENSE_STEP, { x, labels, w0, b0, s0_0: tf.zeros([6, 3]), s1_0: tf.zeros([3]) }, {
-      layers: 1,
-      optimizer: 'sgd',
-      params: [0.1, 0, 0, 0.9],
-      capture: false,
-    } as unknown as tf.NamedAttrMap);
+  const out = tf.engine().runKernel<tf.Tensor[]>(DENSE_STEP, { x, labels, w0, b0, s0_0: tf.zeros([6, 3]), s1_0: tf.zeros([3]) }, {
+    layers: 1,
+    optimizer: 'sgd',
+    params: [0.1, 0, 0, 0.9],
+    capture: false,
+  } as unknown as tf.NamedAttrMap);
   assert.equal(out.length, 6, 'loss, count, and per variable its weights and one slot');
   assert.ok(Math.abs(out[0]!.dataSync()[0]! - Math.log(3)) < 1e-6, 'zero weights: the loss is log(classes)');
   tf.dispose(out);
