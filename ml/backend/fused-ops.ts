@@ -12,6 +12,9 @@
  * - `SOFTMAX_XENT`, `SOFTMAX_XENT_GRAD`: a classifier's mean softmax
  *   cross-entropy, its accuracy count and the logits' gradient
  *   (fused-loss.ts; wasm-kernels/softmax-xent.ts states the arithmetic).
+ * - `CONV_BIAS_RELU`, `RELU_GRAD_SUM`: a Conv2D layer with bias and ReLU in
+ *   training as one kernel, and its ReLU and bias gradients in one pass, in
+ *   place of Conv2D, Add, Relu and of ReluGrad, Sum (fused-layers.ts).
  * - `DENSE_STEP`: a whole training step (forward, loss, backward, update) of a
  *   stack of dense ReLU layers with linear logits, the bits of the tape's step
  *   over the kernels above (ml/train/step.ts; native/dense-step.ts).
@@ -29,6 +32,11 @@ export const RELU_GRAD = 'LightpathReluGrad';
 export const SOFTMAX_XENT = 'LightpathSoftmaxXent';
 /** Its gradient: inputs dy (scalar), the softmax and the labels; output d logits. */
 export const SOFTMAX_XENT_GRAD = 'LightpathSoftmaxXentGrad';
+
+/** Conv2D, bias and ReLU: inputs x (NHWC), filter, bias; attrs as Conv2D's; output relu(conv2d(x, filter) + bias), the bits of the three kernels. */
+export const CONV_BIAS_RELU = 'LightpathConv2DBiasRelu';
+/** A ReLU layer's gradients from its output: inputs dy, y; outputs dz = dy · step(y) and db, dz summed over all axes but the last (Sum's bits). */
+export const RELU_GRAD_SUM = 'LightpathReluGradSum';
 
 /** A dense stack's training step: inputs and outputs as native/dense-step.ts states them. */
 export const DENSE_STEP = 'LightpathDenseStep';
@@ -114,4 +122,32 @@ export function denseStep(
   const per = 1 + slots[0]!.length;
   const updated = slots.map((_, k) => rest.slice(k * per, (k + 1) * per));
   return { loss: loss as tf.Scalar, correct: correct as tf.Scalar, updated, activations: rest.slice(slots.length * per) };
+}
+
+let convBiasReluGradientRegistered = false;
+
+/**
+ * Registers `CONV_BIAS_RELU`'s gradient: `RELU_GRAD_SUM` from the saved output,
+ * then the Conv2D gradients TF.js's own Conv2D gradient runs (each only where
+ * its input needs it), so the gradients have the bits of the three kernels'
+ * gradients. Process wide; calling it again does nothing.
+ */
+export function registerConvBiasReluGradient(): void {
+  if (convBiasReluGradientRegistered) return;
+  convBiasReluGradientRegistered = true;
+  tf.registerGradient({
+    kernelName: CONV_BIAS_RELU,
+    inputsToSave: ['x', 'filter'],
+    outputsToSave: [true],
+    gradFunc: (dy, saved, attrs) => {
+      const [x, filter, y] = saved as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D];
+      const [dz, db] = tf.engine().runKernel<tf.Tensor[]>(RELU_GRAD_SUM, { dy: dy as tf.Tensor, y });
+      const common = { strides: attrs.strides, pad: attrs.pad, dataFormat: attrs.dataFormat } as unknown as tf.NamedAttrMap;
+      return {
+        x: () => tf.engine().runKernel<tf.Tensor>(tf.Conv2DBackpropInput, { dy: dz!, filter }, { ...common, inputShape: x.shape }),
+        filter: () => tf.engine().runKernel<tf.Tensor>(tf.Conv2DBackpropFilter, { x, dy: dz! }, { ...common, filterShape: filter.shape }),
+        bias: () => db!,
+      };
+    },
+  });
 }

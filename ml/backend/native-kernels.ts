@@ -10,18 +10,20 @@
  * profile of an MLP's and a CNN's step found the time (bench/kernels.ts): one
  * fused optimizer update over all variables (fused-ops.ts), MaxPool and
  * MaxPoolGrad, the bias addition, the bias gradient (Sum), ReLU and its gradient,
- * each one native pass instead of several wasm ones; and for a stack of dense
- * layers the whole training step as one kernel (native/dense-step.ts).
+ * each one native pass instead of several wasm ones; a ReLU convolution's
+ * bias and ReLU, and their gradients, fused into one pass each
+ * (fused-layers.ts); and for a stack of dense layers the whole training step
+ * as one kernel (native/dense-step.ts).
  */
 import * as tf from '@tensorflow/tfjs';
 import { hasMark, registerMarked, type WasmAnyKernelFunc } from './wasm-kernels/common.js';
 import { nativeBatchMatMul, nativeFusedMatMul } from './native/matmul.js';
-import { nativeConv2D, nativeConv2DBackpropFilter, nativeConv2DBackpropInput } from './native/conv2d.js';
+import { nativeConv2D, nativeConv2DBackpropFilter, nativeConv2DBackpropInput, nativeConv2DBiasRelu } from './native/conv2d.js';
 import { nativeAdamWUpdate, nativeSgdUpdate } from './native/update.js';
 import { nativeMaxPool, nativeMaxPoolGrad } from './native/pool.js';
-import { nativeAdd, nativeRelu, nativeReluGrad, nativeSum } from './native/bias.js';
+import { nativeAdd, nativeRelu, nativeReluGrad, nativeReluGradSum, nativeSum } from './native/bias.js';
 import { nativeBlas, type NativeBlas, type NativeStatus } from './native/addon.js';
-import { ADAMW_UPDATE, DENSE_STEP, RELU_GRAD, SGD_UPDATE, registerReluGradient } from './fused-ops.js';
+import { ADAMW_UPDATE, CONV_BIAS_RELU, DENSE_STEP, RELU_GRAD, RELU_GRAD_SUM, SGD_UPDATE, registerConvBiasReluGradient, registerReluGradient } from './fused-ops.js';
 import { nativeDenseStep } from './native/dense-step.js';
 
 const KERNELS: [string, (blas: NativeBlas) => WasmAnyKernelFunc][] = [
@@ -39,6 +41,8 @@ const KERNELS: [string, (blas: NativeBlas) => WasmAnyKernelFunc][] = [
   [ADAMW_UPDATE, nativeAdamWUpdate],
   [SGD_UPDATE, nativeSgdUpdate],
   [DENSE_STEP, nativeDenseStep],
+  [CONV_BIAS_RELU, nativeConv2DBiasRelu],
+  [RELU_GRAD_SUM, nativeReluGradSum],
 ];
 
 /** The kernel names the native provider replaces. */
@@ -60,6 +64,7 @@ export function registerNativeKernels(): NativeStatus {
   if (!status.active) return status;
   if (tf.findBackend('wasm') == null) throw new Error('registerNativeKernels: the wasm backend is not initialized');
   registerReluGradient();
+  registerConvBiasReluGradient();
   for (const [name, make] of KERNELS) {
     if (hasMark(name, MARK)) continue;
     const current = tf.getKernel(name, 'wasm');

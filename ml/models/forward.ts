@@ -2,9 +2,11 @@
  * Forward pass of a layers model (sequential or functional) that also returns
  * every activation layer's output, so OUI and GLAI read the masks of the pass that
  * training already runs. Layers run in the model's topological order with the
- * `training` flag passed through.
+ * `training` flag passed through; in training, a layer the backend has a fused
+ * kernel for runs as that kernel (ml/backend/fused-layers.ts: the same bits).
  */
 import * as tf from '@tensorflow/tfjs';
+import { fusedTrainingLayer } from '../backend/fused-layers.js';
 
 const CAPTURED = new Set(['relu', 'relu6', 'elu', 'selu', 'swish', 'gelu', 'gelu_new']);
 
@@ -29,7 +31,8 @@ export function forwardCapture(model: tf.LayersModel, x: tf.Tensor, training: bo
       if (!v) throw new Error(`layer ${layer.name}: input ${s.name} has not been computed`);
       return v;
     });
-    const out = layer.apply(inputs.length === 1 ? inputs[0]! : inputs, { training }) as tf.Tensor;
+    const fused = training && inputs.length === 1 ? fusedTrainingLayer(layer, inputs[0]!) : null;
+    const out = fused ?? (layer.apply(inputs.length === 1 ? inputs[0]! : inputs, { training }) as tf.Tensor);
     values.set(node.outputTensors[0]!.id, out);
     if (isActivationLayer(layer)) activations.push(out);
   }

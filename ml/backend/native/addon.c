@@ -11,8 +11,9 @@
  *   spdSolve(Factored)
  *   adamw, sgdMomentum   fused optimizer updates over all variables (optimizer.c)
  *   maxPool, maxPoolGrad max pooling and its gradient (pool.c)
- *   biasAdd, sumMiddle,  bias addition, the bias gradient, ReLU and its gradient (bias.c)
- *   relu, reluGrad
+ *   biasAdd, sumMiddle,  bias addition, the bias gradient, ReLU and its gradient,
+ *   relu, reluGrad,      and a ReLU layer's bias + ReLU and gradients in one pass each (bias.c)
+ *   biasRelu, reluGradSum
  *   setThreads(n)        threads of one matrix product (parallel.c); OpenBLAS
  *                        itself always runs one thread per call
  *   info()               { config, corename, threads } of the OpenBLAS in use, and
@@ -71,6 +72,8 @@ NAPI_MODULE_INIT() {
       {"sumMiddle", NULL, sum_middle, NULL, NULL, NULL, napi_enumerable, NULL},
       {"reluGrad", NULL, relu_grad, NULL, NULL, NULL, napi_enumerable, NULL},
       {"relu", NULL, relu, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"biasRelu", NULL, bias_relu, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"reluGradSum", NULL, relu_grad_sum, NULL, NULL, NULL, napi_enumerable, NULL},
       {"setThreads", NULL, set_threads, NULL, NULL, NULL, napi_enumerable, NULL},
       {"info", NULL, get_info, NULL, NULL, NULL, napi_enumerable, NULL},
   };

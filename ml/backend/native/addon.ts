@@ -31,6 +31,8 @@ export interface NativeBlas {
   sumMiddle(x: Float32Array, out: Float32Array, outer: number, mid: number, inner: number): void;
   relu(x: Float32Array, out: Float32Array): void;
   reluGrad(dy: Float32Array, x: Float32Array, out: Float32Array): void;
+  biasRelu(x: Float32Array, bias: Float32Array): void;
+  reluGradSum(dy: Float32Array, y: Float32Array, dz: Float32Array, db: Float32Array): void;
   setThreads(n: number): void;
   info(): { config: string; corename: string; threads: number; products: string };
 }

@@ -15,13 +15,24 @@
  *   reluGrad(dy, x, out)     out = dy · step(x), step(x) = NaN for NaN x, else
  *                            1 for x > 0 and 0 otherwise: TF.js's Relu
  *                            gradient (mul(dy, step(x))) in one pass
+ *   biasRelu(x, bias)        x = relu(x + bias) in place: biasAdd then relu
+ *                            in one pass, their bits
+ *   reluGradSum(dy, y, dz, db)
+ *                            dz = dy · step(y) and db its sums over the rows
+ *                            (sumMiddle's order) in one pass: a ReLU layer's
+ *                            gradient and its bias gradient, from the layer's
+ *                            output y (step(y) = step of ReLU's input for every
+ *                            input, NaN and signed zeros included)
  *
- * They share their elements among the product threads (lp_parallel_for);
- * elements are independent, so that changes no bit. sumMiddle shares its
- * columns, in blocks of one cache line, and sums each column in one fixed
- * order whatever thread runs it.
+ * All but the sums share their elements among the product threads
+ * (lp_parallel_for); elements are independent, so that changes no bit.
+ * sumMiddle and reluGradSum run on one thread: their summation order is fixed.
+ * (Columns shared among threads in blocks of a cache line were measured
+ * slower: a CNN's 32 or 64 channels make each thread stream every row.)
  */
 #include <math.h>
+#include <stdlib.h>
+#include <string.h>
 #include "napi-args.h"
 
 /* GCC vectorizes these loops from -O3 only (the addon builds with -O2); it changes no result. */
@@ -69,36 +80,42 @@ napi_value bias_add(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-/* Columns of sumMiddle per block: one 64-byte cache line of float32. */
-#define SUM_COLUMNS 16
 
-/* Operands of sumMiddle: x as [outer, mid, inner], out as [outer, inner]. */
-typedef struct {
-  const float *x;
-  float *out;
-  size_t outer, mid, inner;
-} sum_job;
-
-/* out[o, i] for the columns i of blocks [lo, hi): each column summed over mid in the same order whatever thread runs it. */
-static void sum_blocks(void *ctx, size_t lo, size_t hi) {
-  const sum_job *j = ctx;
-  const size_t first = lo * SUM_COLUMNS, last = hi * SUM_COLUMNS < j->inner ? hi * SUM_COLUMNS : j->inner;
-  for (size_t c0 = first; c0 < last; c0 += SUM_COLUMNS) {
-    const size_t w = last - c0 < SUM_COLUMNS ? last - c0 : SUM_COLUMNS;
-    for (size_t o = 0; o < j->outer; o++) {
-      double acc[SUM_COLUMNS] = {0};
-      const float *p = j->x + o * j->mid * j->inner + c0;
-      size_t m = 0;
-      for (; m + 4 <= j->mid; m += 4, p += 4 * j->inner) {
-        const float *restrict p1 = p + j->inner, *restrict p2 = p + 2 * j->inner, *restrict p3 = p + 3 * j->inner;
-        for (size_t i = 0; i < w; i++) acc[i] = acc[i] + (((double)p[i] + (double)p1[i]) + ((double)p2[i] + (double)p3[i]));
-      }
-      for (; m < j->mid; m++, p += j->inner)
-        for (size_t i = 0; i < w; i++) acc[i] = acc[i] + (double)p[i];
-      float *out = j->out + o * j->inner + c0;
-      for (size_t i = 0; i < w; i++) out[i] = (float)acc[i];
-    }
+/* acc[i] += Σ_m x[m, i] over `mid` rows of `in`: four rows at a time, pairwise, in float64 (wasm-kernels/layout.ts's order). */
+static void sum_rows(const float *restrict x, size_t in, size_t mid, double *restrict acc) {
+  size_t m = 0;
+  for (; m + 4 <= mid; m += 4, x += 4 * in) {
+    const float *restrict x1 = x + in, *restrict x2 = x + 2 * in, *restrict x3 = x + 3 * in;
+    for (size_t i = 0; i < in; i++) acc[i] = acc[i] + (((double)x[i] + (double)x1[i]) + ((double)x2[i] + (double)x3[i]));
   }
+  for (; m < mid; m++, x += in)
+    for (size_t i = 0; i < in; i++) acc[i] = acc[i] + (double)x[i];
+}
+
+/* dz = dy · step(y) over n values (vectorized: no branches). */
+static void relu_grad_values(const float *restrict dy, const float *restrict y, float *restrict dz, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    const float step = y[i] > 0 ? 1.0f : (y[i] != y[i] ? NAN : 0.0f);
+    dz[i] = dy[i] * step;
+  }
+}
+
+/* sum_rows over dz = dy · step(y), each group of four rows made just before it is summed: a ReLU layer's gradient and its bias gradient in one pass. */
+static void grad_sum_rows(const float *restrict dy, const float *restrict y, float *restrict dz, size_t in, size_t mid, double *restrict acc) {
+  size_t m = 0;
+  for (; m + 4 <= mid; m += 4, dy += 4 * in, y += 4 * in, dz += 4 * in) {
+    relu_grad_values(dy, y, dz, 4 * in);
+    sum_rows(dz, in, 4, acc);
+  }
+  relu_grad_values(dy, y, dz, (mid - m) * in);
+  sum_rows(dz, in, mid - m, acc);
+}
+
+/* A float64 accumulator of n values, zeroed; throws and returns NULL when out of memory. */
+static double *accumulator(napi_env env, size_t n, const char *what) {
+  double *acc = calloc(n + 1, sizeof(double));
+  if (!acc) napi_throw_error(env, NULL, what);
+  return acc;
 }
 
 napi_value sum_middle(napi_env env, napi_callback_info info) {
@@ -115,10 +132,14 @@ napi_value sum_middle(napi_env env, napi_callback_info info) {
     napi_throw_range_error(env, NULL, "sumMiddle: x must hold outer·mid·inner values and out outer·inner");
     return NULL;
   }
-  sum_job j = {v[0], v[1], o_n, m_n, i_n};
-  const size_t blocks = (i_n + SUM_COLUMNS - 1) / SUM_COLUMNS;
-  const size_t per_block = o_n * m_n * SUM_COLUMNS;
-  lp_parallel_for(blocks, per_block ? GRAIN / per_block + 1 : blocks + 1, sum_blocks, &j);
+  double *acc = accumulator(env, i_n, "sumMiddle: out of memory");
+  if (!acc) return NULL;
+  for (size_t o = 0; o < o_n; o++) {
+    memset(acc, 0, i_n * sizeof(double));
+    sum_rows(v[0] + o * m_n * i_n, i_n, m_n, acc);
+    for (size_t i = 0; i < i_n; i++) v[1][o * i_n + i] = (float)acc[i];
+  }
+  free(acc);
   return NULL;
 }
 
@@ -164,5 +185,49 @@ napi_value relu(napi_env env, napi_callback_info info) {
   }
   pass j = {{v[0], v[1], NULL}, 0};
   lp_parallel_for(len[0], GRAIN, relu_range, &j);
+  return NULL;
+}
+
+napi_value relu_grad_sum(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  float *v[4];
+  size_t len[4];
+  if (!arguments(env, info, 4, argv, "reluGradSum(dy, y, dz, db)") || !float_arrays(env, argv, 4, v, len)) return NULL;
+  if (len[1] != len[0] || len[2] != len[0] || len[3] == 0 || len[0] % len[3] != 0) {
+    napi_throw_range_error(env, NULL, "reluGradSum: dy, y and dz of one length, a multiple of db's");
+    return NULL;
+  }
+  double *acc = accumulator(env, len[3], "reluGradSum: out of memory");
+  if (!acc) return NULL;
+  grad_sum_rows(v[0], v[1], v[2], len[3], len[0] / len[3], acc);
+  for (size_t i = 0; i < len[3]; i++) v[3][i] = (float)acc[i];
+  free(acc);
+  return NULL;
+}
+
+static void bias_relu_rows(void *ctx, size_t lo, size_t hi) {
+  const pass *j = ctx;
+  const size_t n = j->n;
+  const float *restrict bias = j->v[1];
+  for (size_t r = lo; r < hi; r++) {
+    float *restrict x = j->v[0] + r * n;
+    for (size_t i = 0; i < n; i++) {
+      const float z = x[i] + bias[i];
+      x[i] = z > 0 ? z : (z != z ? z : 0.0f);
+    }
+  }
+}
+
+napi_value bias_relu(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  float *v[2];
+  size_t len[2];
+  if (!arguments(env, info, 2, argv, "biasRelu(x, bias)") || !float_arrays(env, argv, 2, v, len)) return NULL;
+  if (len[1] == 0 || len[0] % len[1] != 0) {
+    napi_throw_range_error(env, NULL, "biasRelu: x's length must be a multiple of bias's");
+    return NULL;
+  }
+  pass j = {{v[0], v[1], NULL}, len[1]};
+  lp_parallel_for(len[0] / len[1], GRAIN / len[1] + 1, bias_relu_rows, &j);
   return NULL;
 }

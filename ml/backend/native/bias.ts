@@ -7,10 +7,12 @@
  * - Sum over a contiguous block of axes before the last (the bias gradient),
  *   the same bits as wasm-kernels/sum.ts's; other sums go to that kernel.
  * - Relu (the cpu backend's: NaN stays NaN) and fused-ops.ts's `RELU_GRAD`.
+ * - fused-ops.ts's `RELU_GRAD_SUM`: `RELU_GRAD` and the bias gradient's Sum in
+ *   one pass, with their bits.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { heap, stockKernel, type Info, type WasmKernelArgs, type WasmKernelFunc } from '../wasm-kernels/common.js';
+import { heap, stockKernel, type Info, type WasmAnyKernelFunc, type WasmKernelArgs, type WasmKernelFunc } from '../wasm-kernels/common.js';
 import { middleSum, sum } from '../wasm-kernels/sum.js';
 import type { NativeBlas } from './addon.js';
 
@@ -68,5 +70,20 @@ export function nativeReluGrad(blas: NativeBlas): WasmKernelFunc {
     const out = backend.makeOutput(dy!.shape, 'float32');
     blas.reluGrad(f32(backend, dy!), f32(backend, x!), f32(backend, out));
     return out;
+  };
+}
+
+/** fused-ops.ts's `RELU_GRAD_SUM` kernel function on `blas`: [dz, db] from dy and the layer's output y, one pass. */
+export function nativeReluGradSum(blas: NativeBlas): WasmAnyKernelFunc {
+  return ({ inputs, backend }: WasmKernelArgs) => {
+    const { dy, y } = inputs;
+    const channels = y!.shape[y!.shape.length - 1]!;
+    if (dy!.dtype !== 'float32' || y!.dtype !== 'float32' || dy!.shape.join() !== y!.shape.join() || !(channels > 0)) {
+      throw new Error(`relu gradient + bias gradient: needs float32 dy and y of one shape with channels, got [${dy!.shape}] and [${y!.shape}]`);
+    }
+    const dz = backend.makeOutput(y!.shape, 'float32');
+    const db = backend.makeOutput([channels], 'float32');
+    blas.reluGradSum(f32(backend, dy!), f32(backend, y!), f32(backend, dz), f32(backend, db));
+    return [dz, db];
   };
 }

@@ -3,6 +3,8 @@
  * im2col + OpenBLAS sgemm in one addon call each (conv.c), reading the operands
  * from the wasm heap and writing a new wasm tensor. NHWC float32 only; NCHW and
  * other dtypes go to the wasm kernels (stock Conv2D, lightpath's gradients).
+ * Also fused-ops.ts's `CONV_BIAS_RELU`: the forward product with the bias and
+ * ReLU applied in place, one pass instead of the Add and Relu kernels'.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
@@ -73,4 +75,19 @@ export function nativeConv2DBackpropFilter(blas: NativeBlas): WasmKernelFunc {
 /** The Conv2DBackpropInput kernel function on `blas`. */
 export function nativeConv2DBackpropInput(blas: NativeBlas): WasmKernelFunc {
   return convKernel(blas, INPUT_GRAD, ['dy', 'filter'], conv2DBackpropInput, (_dy, filter, attrs) => [attrs.inputShape as number[], filter.shape, attrs.inputShape as number[]]);
+}
+
+/** fused-ops.ts's `CONV_BIAS_RELU` kernel function on `blas`: the Conv2D product, then bias and ReLU in place in one pass (NHWC float32, as fused-layers.ts calls it). */
+export function nativeConv2DBiasRelu(blas: NativeBlas): WasmKernelFunc {
+  return ({ inputs, attrs = {}, backend }: WasmKernelArgs) => {
+    const { x, filter, bias } = inputs;
+    if (!nativeCase(x!, filter!, attrs) || bias!.dtype !== 'float32') throw new Error('conv2d + bias + relu: needs float32 NHWC operands');
+    const g = geometry(x!.shape, filter!.shape, attrs);
+    if (bias!.shape.length !== 1 || bias!.shape[0] !== g.outShape[3]) throw new Error(`conv2d + bias + relu: bias must be [${g.outShape[3]}], got [${bias!.shape}]`);
+    const out = backend.makeOutput(g.outShape, 'float32');
+    const y = f32(backend, out);
+    blas.conv2d(FORWARD, f32(backend, x!), f32(backend, filter!), y, g.geometry);
+    if (y.length > 0) blas.biasRelu(y, f32(backend, bias!));
+    return out;
+  };
 }

@@ -87,5 +87,7 @@ napi_value bias_add(napi_env env, napi_callback_info info);
 napi_value sum_middle(napi_env env, napi_callback_info info);
 napi_value relu_grad(napi_env env, napi_callback_info info);
 napi_value relu(napi_env env, napi_callback_info info);
+napi_value bias_relu(napi_env env, napi_callback_info info);
+napi_value relu_grad_sum(napi_env env, napi_callback_info info);
 
 #endif

@@ -1,10 +1,12 @@
 /**
- * The native provider's fused dense training step (fused-ops.ts's `DENSE_STEP`,
- * native/dense-step.ts, ml/train/step.ts): which models it takes, and that a
- * training through it has the bits of the same training through TF.js's
- * gradient tape (weights, optimizer slots, loss, accuracy and OUI, with a
- * partial last batch), on 1 and 4 product threads, and after resuming from a
- * checkpoint; bad operands are refused naming the input.
+ * The native provider's fused training kernels: the dense training step
+ * (fused-ops.ts's `DENSE_STEP`, native/dense-step.ts, ml/train/step.ts) and the
+ * ReLU convolution (`CONV_BIAS_RELU`, `RELU_GRAD_SUM`, fused-layers.ts). Which
+ * models and layers they take, and that a training through them has the bits of
+ * the same training through TF.js's own kernels and gradient tape (weights,
+ * optimizer slots, loss, accuracy and OUI, with a partial last batch), on 1 and 4
+ * product threads, and after resuming from a checkpoint; bad operands are
+ * refused naming the input.
  *
  * Where the addon cannot be built for want of OpenBLAS or a C compiler (or
  * LIGHTPATH_NATIVE=0) these tests skip, saying why; a build that fails otherwise
@@ -16,7 +18,8 @@ import * as tf from '@tensorflow/tfjs';
 import { registerNativeKernels } from '../../ml/backend/native-kernels.js';
 import { nativeBlas } from '../../ml/backend/native/addon.js';
 import { currentThreads } from '../../ml/backend/native/threads.js';
-import { DENSE_STEP, SGD_UPDATE, hasKernel } from '../../ml/backend/fused-ops.js';
+import { CONV_BIAS_RELU, DENSE_STEP, RELU_GRAD_SUM, SGD_UPDATE, hasKernel } from '../../ml/backend/fused-ops.js';
+import { fusedTrainingLayer } from '../../ml/backend/fused-layers.js';
 import { buildModel } from '../../ml/models/build.js';
 import { buildMlp } from '../../ml/models/mlp.js';
 import { denseStack } from '../../ml/models/dense-stack.js';
@@ -25,6 +28,7 @@ import { trainingStep } from '../../ml/train/step.js';
 import { trainClassifier, type TrainCheckpoint, type TrainOptions } from '../../ml/train/trainer.js';
 import { nativeSkip, requireNativeProvider } from '../helpers/native-provider.js';
 import { clusters, rows } from '../helpers/synthetic.js';
+import { values } from '../helpers/backend-compare.js';
 
 const skip = nativeSkip;
 
@@ -163,4 +167,102 @@ test('the fused step refuses bad operands, naming the input', { skip }, () => {
   assert.equal(out.length, 6, 'loss, count, and per variable its weights and one slot');
   assert.ok(Math.abs(out[0]!.dataSync()[0]! - Math.log(3)) < 1e-6, 'zero weights: the loss is log(classes)');
   tf.dispose(out);
+});
+
+/** A CNN whose ReLU convolutions differ in stride, padding and kernel size, with a linear convolution and a dense ReLU layer. */
+function convNet(seed: number): tf.Sequential {
+  const init = (k: number) => tf.initializers.glorotUniform({ seed: seed + k });
+  return tf.sequential({
+    layers: [
+      tf.layers.reshape({ targetShape: [8, 12, 1], inputShape: [96] }),
+      tf.layers.conv2d({ filters: 6, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: init(1) }),
+      tf.layers.conv2d({ filters: 5, kernelSize: [2, 3], strides: 2, padding: 'valid', activation: 'relu', kernelInitializer: init(2) }),
+      tf.layers.conv2d({ filters: 4, kernelSize: 1, kernelInitializer: init(3) }),
+      tf.layers.flatten(),
+      tf.layers.dense({ units: 7, activation: 'relu', kernelInitializer: init(4) }),
+      tf.layers.dense({ units: 3, kernelInitializer: init(5) }),
+    ],
+  });
+}
+
+test('ReLU convolutions train fused (NHWC, dilation 1, with bias); others as TF.js layers', { skip }, () => {
+  const x = tf.zeros([2, 6, 6, 3]);
+  const conv = (cfg: Partial<Parameters<typeof tf.layers.conv2d>[0]>) => {
+    const layer = tf.layers.conv2d({ filters: 2, kernelSize: 3, activation: 'relu', ...cfg });
+    layer.apply(x);
+    return layer;
+  };
+  const fused = fusedTrainingLayer(conv({}), x);
+  assert.ok(fused, 'a plain ReLU convolution');
+  assert.deepEqual(fused.shape, [2, 4, 4, 2]);
+  assert.equal(fusedTrainingLayer(conv({ activation: 'tanh' }), x), null, 'tanh');
+  assert.equal(fusedTrainingLayer(conv({ useBias: false }), x), null, 'no bias');
+  assert.equal(fusedTrainingLayer(conv({ dilationRate: 2 }), x), null, 'dilated');
+  tf.dispose([x, fused]);
+});
+
+/** A training of `convNet`'s weights, slots and figures; in one run, or stopping after epoch 1 and resuming. */
+async function trainConv(o: TrainOptions, resume = false): Promise<{ arrays: Buffer[]; history: number[] }> {
+  let ckpt: TrainCheckpoint | undefined;
+  if (resume) {
+    const first = convNet(11);
+    ckpt = await trainClassifier(first, data, val, o, { untilEpoch: 1 });
+    first.dispose();
+  }
+  const model = convNet(11);
+  const final = await trainClassifier(model, data, val, o, ckpt ? { resumeFrom: ckpt } : {});
+  model.dispose();
+  return {
+    arrays: [...final.weights, ...final.optimizer.slots].map((w) => Buffer.from(w.buffer)),
+    history: final.history.flatMap((h) => [h.loss, h.trainAccuracy, h.oui, h.valAccuracy ?? NaN]),
+  };
+}
+
+test('fused ReLU convolutions give the bits of Conv2D, Add and Relu: weights, slots, loss and OUI, resumed or not, on 1 and 4 threads', { skip }, async () => {
+  await tf.setBackend('wasm');
+  const blas = nativeBlas();
+  assert.ok(blas.active && hasKernel(CONV_BIAS_RELU) && hasKernel(RELU_GRAD_SUM));
+  for (const spec of SPECS) {
+    const o = opts(spec);
+    blas.blas.setThreads(1);
+    const fused = await trainConv(o);
+    blas.blas.setThreads(4);
+    const fused4 = await trainConv(o);
+    blas.blas.setThreads(currentThreads());
+    const resumed = await trainConv(o, true);
+    tf.unregisterKernel(CONV_BIAS_RELU, 'wasm');
+    const plain = await trainConv(o);
+    registerNativeKernels();
+    assert.ok(hasKernel(CONV_BIAS_RELU));
+    assertSame(fused, plain, `${spec.name}: fused vs Conv2D, Add, Relu`);
+    assertSame(fused, fused4, `${spec.name}: 1 vs 4 threads`);
+    assertSame(fused, resumed, `${spec.name}: resumed`);
+  }
+});
+
+test('the fused ReLU gradient and bias gradient have the bits of ReluGrad and Sum: signed zeros, NaN, infinities, a partial group of rows, order-sensitive sums', { skip }, () => {
+  const status = nativeBlas();
+  assert.ok(status.active);
+  const special = [1, -1, 0, -0, NaN, Infinity, -Infinity, 2.5, 1e-40, -1e-40, 3e38, -7];
+  // Rows cycling through 1, 1e20, -1e20 and 1: in float64 the ones survive or vanish with the order of the additions.
+  const cancelling = Float32Array.from({ length: 4001 * 3 }, (_, i) => [1, 1e20, -1e20, 1][Math.floor(i / 3) % 4]! * (1 + (i % 3)));
+  for (const [rows, channels, y, dy] of [
+    [7, 5, null, null],
+    [9, 12, null, null],
+    [1, 3, null, null],
+    [4001, 3, values(4001 * 3, 6).map(Math.abs), cancelling],
+  ] as const) {
+    const n = rows * channels;
+    const yv = y ?? Float32Array.from({ length: n }, (_, i) => special[(i * 5) % special.length]!);
+    const dyv = dy ?? Float32Array.from({ length: n }, (_, i) => special[(i * 7 + 3) % special.length]!);
+    const dz = new Float32Array(n);
+    const db = new Float32Array(channels);
+    status.blas.reluGradSum(dyv, yv, dz, db);
+    const dzRef = new Float32Array(n);
+    const dbRef = new Float32Array(channels);
+    status.blas.reluGrad(dyv, yv, dzRef);
+    status.blas.sumMiddle(dzRef, dbRef, 1, rows, channels);
+    assert.ok(Buffer.from(dz.buffer).equals(Buffer.from(dzRef.buffer)), `${rows}×${channels}: dz`);
+    assert.ok(Buffer.from(db.buffer).equals(Buffer.from(dbRef.buffer)), `${rows}×${channels}: db`);
+  }
 });
