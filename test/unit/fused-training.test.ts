@@ -74,15 +74,15 @@ const opts = (optimizer: OptimizerSpec): TrainOptions => ({
   oui: { pairs: 12, every: 2 },
 });
 
-/** A training's weights, slots and per-epoch figures as bytes and numbers: in one run, or stopping after epoch 1 and resuming. */
-async function train(o: TrainOptions, hidden: number[], resume = false): Promise<{ arrays: Buffer[]; history: number[] }> {
+/** A training's weights, slots and per-epoch figures as bytes and numbers, of the model `build` makes: in one run, or stopping after epoch 1 and resuming. */
+async function train(o: TrainOptions, build: () => tf.LayersModel, resume = false): Promise<{ arrays: Buffer[]; history: number[] }> {
   let ckpt: TrainCheckpoint | undefined;
   if (resume) {
-    const first = mlp(hidden);
+    const first = build();
     ckpt = await trainClassifier(first, data, val, o, { untilEpoch: 1 });
     first.dispose();
   }
-  const model = mlp(hidden);
+  const model = build();
   const final = await trainClassifier(model, data, val, o, ckpt ? { resumeFrom: ckpt } : {});
   model.dispose();
   return {
@@ -124,16 +124,16 @@ test('the fused step gives the tape bits: weights, slots, loss, accuracy and OUI
   for (const spec of SPECS) {
     const o = opts(spec);
     // Products of 64×300×96 multiply-adds and more are shared among threads.
-    const hidden = [300, 24];
+    const build = () => mlp([300, 24]);
     blas.blas.setThreads(1);
-    const fused = await train(o, hidden);
+    const fused = await train(o, build);
     blas.blas.setThreads(4);
-    const fused4 = await train(o, hidden);
+    const fused4 = await train(o, build);
     blas.blas.setThreads(currentThreads());
-    const resumed = await train(o, hidden, true);
+    const resumed = await train(o, build, true);
     tf.unregisterKernel(DENSE_STEP, 'wasm');
     assert.ok(!hasKernel(DENSE_STEP));
-    const tape = await train(o, hidden);
+    const tape = await train(o, build);
     registerNativeKernels();
     assert.ok(hasKernel(DENSE_STEP));
     assertSame(fused, tape, `${spec.name}: fused vs tape`);
@@ -201,37 +201,21 @@ test('ReLU convolutions train fused (NHWC, dilation 1, with bias); others as TF.
   tf.dispose([x, fused]);
 });
 
-/** A training of `convNet`'s weights, slots and figures; in one run, or stopping after epoch 1 and resuming. */
-async function trainConv(o: TrainOptions, resume = false): Promise<{ arrays: Buffer[]; history: number[] }> {
-  let ckpt: TrainCheckpoint | undefined;
-  if (resume) {
-    const first = convNet(11);
-    ckpt = await trainClassifier(first, data, val, o, { untilEpoch: 1 });
-    first.dispose();
-  }
-  const model = convNet(11);
-  const final = await trainClassifier(model, data, val, o, ckpt ? { resumeFrom: ckpt } : {});
-  model.dispose();
-  return {
-    arrays: [...final.weights, ...final.optimizer.slots].map((w) => Buffer.from(w.buffer)),
-    history: final.history.flatMap((h) => [h.loss, h.trainAccuracy, h.oui, h.valAccuracy ?? NaN]),
-  };
-}
-
 test('fused ReLU convolutions give the bits of Conv2D, Add and Relu: weights, slots, loss and OUI, resumed or not, on 1 and 4 threads', { skip }, async () => {
   await tf.setBackend('wasm');
   const blas = nativeBlas();
   assert.ok(blas.active && hasKernel(CONV_BIAS_RELU) && hasKernel(RELU_GRAD_SUM));
   for (const spec of SPECS) {
     const o = opts(spec);
+    const build = () => convNet(11);
     blas.blas.setThreads(1);
-    const fused = await trainConv(o);
+    const fused = await train(o, build);
     blas.blas.setThreads(4);
-    const fused4 = await trainConv(o);
+    const fused4 = await train(o, build);
     blas.blas.setThreads(currentThreads());
-    const resumed = await trainConv(o, true);
+    const resumed = await train(o, build, true);
     tf.unregisterKernel(CONV_BIAS_RELU, 'wasm');
-    const plain = await trainConv(o);
+    const plain = await train(o, build);
     registerNativeKernels();
     assert.ok(hasKernel(CONV_BIAS_RELU));
     assertSame(fused, plain, `${spec.name}: fused vs Conv2D, Add, Relu`);
