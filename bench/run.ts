@@ -9,7 +9,7 @@
  *    report the median of four runs.
  * 1b. lightpath vs PyTorch (bench/torch_ref.py, when python3 has torch, or
  *    `LIGHTPATH_TORCH_PYTHON`, or ~/.cache/lightpath/torch-venv): the same models,
- *    batch and optimizer (AdamW and SGD with momentum), taking turns three times
+ *    batch and optimizer (AdamW and SGD with momentum), taking turns five times
  *    (medians compared, so a change of load hits both), on one thread and on all
  *    cores, with the CPU model, the OpenBLAS core in use, the library of the products
  *    (oneDNN or OpenBLAS) and the load average.
@@ -201,10 +201,10 @@ async function vsTorchSection(): Promise<{ cpu: string; cores: number; backend: 
   for (const threads of [...new Set([1, cores])]) {
     setBlasThreads(threads);
     for (const opt of ['adamw', 'sgd'] as const) {
-      // PyTorch and lightpath take turns, three rounds (one in --quick), and each side's median counts: a load change hits both.
+      // PyTorch and lightpath take turns, five rounds (one in --quick), and each side's median counts: a load change hits both.
       const mine: Record<'mlp' | 'cnn', number[]> = { mlp: [], cnn: [] };
       const theirs: Record<'mlp' | 'cnn', number[]> = { mlp: [], cnn: [] };
-      for (let rep = 0; rep < (quick ? 1 : 3); rep++) {
+      for (let rep = 0; rep < (quick ? 1 : 5); rep++) {
         const torch = torchReference(threads, opt);
         torchVersion ??= (torch?.torch as string | undefined) ?? null;
         for (const [name, spec] of [
