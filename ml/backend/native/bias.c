@@ -80,7 +80,6 @@ napi_value bias_add(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-
 /* acc[i] += Σ_m x[m, i] over `mid` rows of `in`: four rows at a time, pairwise, in float64 (wasm-kernels/layout.ts's order). */
 static void sum_rows(const float *restrict x, size_t in, size_t mid, double *restrict acc) {
   size_t m = 0;
@@ -145,12 +144,7 @@ napi_value sum_middle(napi_env env, napi_callback_info info) {
 
 static void relu_grad_range(void *ctx, size_t lo, size_t hi) {
   const pass *j = ctx;
-  const float *restrict dy = j->v[0], *restrict x = j->v[1];
-  float *restrict out = j->v[2];
-  for (size_t i = lo; i < hi; i++) {
-    const float step = x[i] > 0 ? 1.0f : (x[i] != x[i] ? NAN : 0.0f);
-    out[i] = dy[i] * step;
-  }
+  relu_grad_values(j->v[0] + lo, j->v[1] + lo, j->v[2] + lo, hi - lo);
 }
 
 napi_value relu_grad(napi_env env, napi_callback_info info) {

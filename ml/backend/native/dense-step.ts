@@ -6,11 +6,11 @@
  * Through TF.js, an MLP's step is ~50 kernel calls (products, bias additions,
  * ReLUs, their gradients, reshapes and identities), each with the engine's
  * bookkeeping and the gradient tape's; on two cores that bookkeeping was a
- * sixth of the step. This kernel makes the same addon calls, with the same
- * operands and in the same order as the op path's kernels (matmul.ts, bias.ts,
- * wasm-kernels/softmax-xent.ts, update.ts), on buffers it allocates once, and
- * skips the rest: the loss, the accuracy count, the new weights and slots, and
- * the hidden activations (for OUI) have the op path's bits.
+ * sixth of the step. This kernel runs the op path's arithmetic (matmul.ts,
+ * bias.ts, wasm-kernels/softmax-xent.ts, update.ts) in the same order, with
+ * two pairs of passes fused (bias.c: bias and ReLU; the ReLU and bias
+ * gradients), and skips the rest: the loss, the accuracy count, the new weights
+ * and slots, and the hidden activations (for OUI) have the op path's bits.
  *
  * Inputs: x [n, d₀] float32, labels [n] int32, and per layer l the kernel
  * `w{l}` [d_l, d_{l+1}] and bias `b{l}` [d_{l+1}]; per variable k (w0, b0, w1,
@@ -74,10 +74,8 @@ function operands({ inputs, attrs = {} }: WasmKernelArgs): Operands {
   return { x, labels, w, b, slots, widths, n, optimizer };
 }
 
-/** The step's buffers: per hidden layer the product, its biased value z and activation a; their gradients; the variables' gradients. */
+/** The step's buffers: per hidden layer its activation a and the gradients of a and of its input z; the logits, softmax and their gradient; the variables' gradients. */
 interface Buffers {
-  product: Info[];
-  z: Info[];
   a: Info[];
   da: Info[];
   dz: Info[];
@@ -94,8 +92,6 @@ function allocate(s: Scope, o: Operands): Buffers {
   const layer = () => hidden.map((d) => make([o.n, d]));
   const classes = o.widths[o.widths.length - 1]!;
   return {
-    product: layer(),
-    z: layer(),
     a: layer(),
     da: layer(),
     dz: layer(),
@@ -115,9 +111,8 @@ function compute(blas: NativeBlas, backend: BackendWasm, o: Operands, buf: Buffe
   const classes = widths[last + 1]!;
   const input = (l: number) => (l === 0 ? v(o.x) : v(buf.a[l - 1]!));
   for (let l = 0; l < last; l++) {
-    blas.sgemm(false, false, n, widths[l + 1]!, widths[l]!, input(l), v(o.w[l]!), v(buf.product[l]!), FIRST, FIRST);
-    blas.biasAdd(v(buf.product[l]!), v(o.b[l]!), v(buf.z[l]!));
-    blas.relu(v(buf.z[l]!), v(buf.a[l]!));
+    blas.sgemm(false, false, n, widths[l + 1]!, widths[l]!, input(l), v(o.w[l]!), v(buf.a[l]!), FIRST, FIRST);
+    blas.biasRelu(v(buf.a[l]!), v(o.b[l]!));
   }
   blas.sgemm(false, false, n, classes, widths[last]!, input(last), v(o.w[last]!), v(buf.logits), FIRST, FIRST);
   blas.epilogue(v(buf.logits), classes, v(o.b[last]!), 0, 0);
@@ -126,10 +121,10 @@ function compute(blas: NativeBlas, backend: BackendWasm, o: Operands, buf: Buffe
   softmaxXentGradRows(1, v(buf.probs), labels, v(buf.dlogits), n, classes);
   for (let l = last; l >= 0; l--) {
     const dOut = l === last ? v(buf.dlogits) : v(buf.dz[l]!);
-    if (l < last) blas.reluGrad(v(buf.da[l]!), v(buf.z[l]!), dOut);
+    if (l < last) blas.reluGradSum(v(buf.da[l]!), v(buf.a[l]!), dOut, v(buf.db[l]!));
+    else blas.sumMiddle(dOut, v(buf.db[l]!), 1, n, widths[l + 1]!);
     if (l > 0) blas.sgemm(false, true, n, widths[l]!, widths[l + 1]!, dOut, v(o.w[l]!), v(buf.da[l - 1]!), FIRST, FIRST);
     blas.sgemm(true, false, widths[l]!, widths[l + 1]!, n, input(l), dOut, v(buf.dw[l]!), FIRST, FIRST);
-    blas.sumMiddle(dOut, v(buf.db[l]!), 1, n, widths[l + 1]!);
   }
   return result;
 }
