@@ -16,7 +16,9 @@ import type { PipelineResult } from '../../contracts/types.js';
 const stack = useStack(['cpu']);
 
 test('a training worker killed after epoch k: the retry resumes from epoch k, not from zero', async () => {
-  const epochs = 4;
+  // Enough epochs that the rest cannot finish between the poll that sees epoch 2 and the kill
+  // (an epoch of this MLP on Fashion-MNIST takes well under a second with the fused step).
+  const epochs = 8;
   const first = stack.spawnGpu();
   const { runId, handle } = await stack.lp.startPipeline({ name: 'resume', model: { hidden: [64] }, train: { epochs }, execution: { heartbeatTimeoutSeconds: 5 } }, { store: stack.svc.store });
   let seen = 0;
@@ -24,7 +26,7 @@ test('a training worker killed after epoch k: the retry resumes from epoch k, no
   while (seen < 2) {
     assert.ok(Date.now() < deadline, 'epoch 2 never finished');
     seen = (await stack.lp.progress(runId)).epoch;
-    await new Promise((r) => setTimeout(r, 200));
+    await new Promise((r) => setTimeout(r, 100));
   }
   first.kill('SIGKILL');
   const killedAfter = seen;
@@ -35,7 +37,7 @@ test('a training worker killed after epoch k: the retry resumes from epoch k, no
   assert.ok(result.resumedFromEpoch >= killedAfter && result.resumedFromEpoch < epochs, `resumed from epoch ${result.resumedFromEpoch}, killed after ${killedAfter}`);
   assert.deepEqual(
     result.history.map((h) => h.epoch),
-    [1, 2, 3, 4],
+    Array.from({ length: epochs }, (_, i) => i + 1),
   );
   assert.ok(result.testAccuracy > 0.8, `test accuracy ${result.testAccuracy}`);
 
@@ -56,7 +58,8 @@ async function scheduled(runId: string): Promise<string[]> {
 const lightpath = (...args: string[]) => cliJson(...args);
 
 test('lightpath resume: a run failed in train continues as a new run that reuses prepare and initialize and the last checkpoint; --from-stage reruns', async () => {
-  const epochs = 5;
+  // As above: enough epochs that the run cannot finish before the kill lands.
+  const epochs = 12;
   const worker = stack.spawnGpu();
   const { runId, handle } = await stack.lp.startPipeline(
     { name: 'resumerun', data: { trainLimit: 12000 }, model: { hidden: [64] }, train: { epochs }, execution: { heartbeatTimeoutSeconds: 3, maxTrainAttempts: 1 } },
@@ -67,7 +70,7 @@ test('lightpath resume: a run failed in train continues as a new run that reuses
   while (seen < 2) {
     assert.ok(Date.now() < deadline, 'epoch 2 never finished');
     seen = (await stack.lp.progress(runId)).epoch;
-    await new Promise((r) => setTimeout(r, 200));
+    await new Promise((r) => setTimeout(r, 100));
   }
   worker.kill('SIGKILL');
   await assert.rejects(handle.result(), 'one training attempt allowed: the run fails when its worker dies');
@@ -82,7 +85,7 @@ test('lightpath resume: a run failed in train continues as a new run that reuses
   assert.ok(resumed.resumedFromEpoch >= 2 && resumed.resumedFromEpoch < epochs, `training continued from epoch ${resumed.resumedFromEpoch}`);
   assert.deepEqual(
     resumed.history.map((h) => h.epoch),
-    [1, 2, 3, 4, 5],
+    Array.from({ length: epochs }, (_, i) => i + 1),
   );
   const ran = await scheduled(resumed.runId);
   assert.ok(!ran.includes('prepareData') && !ran.includes('initializeModel'), `no stage rerun before train: ${ran.join(', ')}`);

@@ -11,8 +11,10 @@ import { type Candidate } from '../../contracts/search.js';
 const stack = useStack(['cpu']);
 
 test('worker killed mid-search: every candidate resumes from its checkpoint', async () => {
-  // Enough epochs that no chunk can finish between the poll that sees epoch 2 and the kill.
-  const epochs = 20;
+  // Enough epochs that no candidate's chunk can finish before the other's reaches epoch 2 and the
+  // kill lands: the candidates start up to a few seconds apart, and an epoch of this small MLP
+  // (fused training step, a checkpoint written per epoch) took about 0.1 s here.
+  const epochs = 200;
   const first = stack.spawnGpu(2);
   const { runId, handle } = await stack.lp.startPipeline(
     {
@@ -31,7 +33,7 @@ test('worker killed mid-search: every candidate resumes from its checkpoint', as
     assert.ok(Date.now() < deadline, 'candidates never reached epoch 2');
     const live = await child.query<Candidate[]>('candidates').catch(() => null);
     if (live && live.every((c) => c.liveEpoch >= 2)) break;
-    await new Promise((r) => setTimeout(r, 200));
+    await new Promise((r) => setTimeout(r, 100));
   }
   first.kill('SIGKILL');
   await new Promise((r) => first.once('exit', r));
