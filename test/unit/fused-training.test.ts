@@ -117,29 +117,36 @@ test('an MLP trains through the fused step; a CNN, or an MLP without the fused u
   cnn.dispose();
 });
 
-test('the fused step gives the tape bits: weights, slots, loss, accuracy and OUI, SGD and AdamW, resumed or not, on 1 and 4 threads', { skip }, async () => {
+/**
+ * For each optimizer: trains `build`'s model with fused `kernel` on 1 and 4 threads and resumed
+ * after epoch 1, then with `kernel` unregistered; all four must have the same bits.
+ */
+async function assertFusedBits(kernel: string, build: () => tf.LayersModel, unfused: string): Promise<void> {
   await tf.setBackend('wasm');
   const blas = nativeBlas();
-  assert.ok(blas.active && hasKernel(DENSE_STEP));
+  assert.ok(blas.active && hasKernel(kernel));
   for (const spec of SPECS) {
     const o = opts(spec);
-    // Products of 64×300×96 multiply-adds and more are shared among threads.
-    const build = () => mlp([300, 24]);
     blas.blas.setThreads(1);
     const fused = await train(o, build);
     blas.blas.setThreads(4);
     const fused4 = await train(o, build);
     blas.blas.setThreads(currentThreads());
     const resumed = await train(o, build, true);
-    tf.unregisterKernel(DENSE_STEP, 'wasm');
-    assert.ok(!hasKernel(DENSE_STEP));
-    const tape = await train(o, build);
+    tf.unregisterKernel(kernel, 'wasm');
+    assert.ok(!hasKernel(kernel));
+    const plain = await train(o, build);
     registerNativeKernels();
-    assert.ok(hasKernel(DENSE_STEP));
-    assertSame(fused, tape, `${spec.name}: fused vs tape`);
+    assert.ok(hasKernel(kernel));
+    assertSame(fused, plain, `${spec.name}: fused vs ${unfused}`);
     assertSame(fused, fused4, `${spec.name}: 1 vs 4 threads`);
     assertSame(fused, resumed, `${spec.name}: resumed`);
   }
+}
+
+test('the fused step gives the tape bits: weights, slots, loss, accuracy and OUI, SGD and AdamW, resumed or not, on 1 and 4 threads', { skip }, async () => {
+  // Products of 64×300×96 multiply-adds and more are shared among threads.
+  await assertFusedBits(DENSE_STEP, () => mlp([300, 24]), 'tape');
 });
 
 test('the fused step refuses bad operands, naming the input', { skip }, () => {
@@ -202,26 +209,8 @@ test('ReLU convolutions train fused (NHWC, dilation 1, with bias); others as TF.
 });
 
 test('fused ReLU convolutions give the bits of Conv2D, Add and Relu: weights, slots, loss and OUI, resumed or not, on 1 and 4 threads', { skip }, async () => {
-  await tf.setBackend('wasm');
-  const blas = nativeBlas();
-  assert.ok(blas.active && hasKernel(CONV_BIAS_RELU) && hasKernel(RELU_GRAD_SUM));
-  for (const spec of SPECS) {
-    const o = opts(spec);
-    const build = () => convNet(11);
-    blas.blas.setThreads(1);
-    const fused = await train(o, build);
-    blas.blas.setThreads(4);
-    const fused4 = await train(o, build);
-    blas.blas.setThreads(currentThreads());
-    const resumed = await train(o, build, true);
-    tf.unregisterKernel(CONV_BIAS_RELU, 'wasm');
-    const plain = await train(o, build);
-    registerNativeKernels();
-    assert.ok(hasKernel(CONV_BIAS_RELU));
-    assertSame(fused, plain, `${spec.name}: fused vs Conv2D, Add, Relu`);
-    assertSame(fused, fused4, `${spec.name}: 1 vs 4 threads`);
-    assertSame(fused, resumed, `${spec.name}: resumed`);
-  }
+  assert.ok(hasKernel(RELU_GRAD_SUM));
+  await assertFusedBits(CONV_BIAS_RELU, () => convNet(11), 'Conv2D, Add, Relu');
 });
 
 test('the fused ReLU gradient and bias gradient have the bits of ReluGrad and Sum: signed zeros, NaN, infinities, a partial group of rows, order-sensitive sums', { skip }, () => {
