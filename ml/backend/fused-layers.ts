@@ -9,6 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { CONV_BIAS_RELU, hasKernel } from './fused-ops.js';
+import { pair } from './wasm-kernels/common.js';
 
 interface ConvConfig {
   activation?: string;
@@ -20,7 +21,6 @@ interface ConvConfig {
 }
 
 const ones = (v: number | number[] | undefined) => v === undefined || (Array.isArray(v) ? v.every((d) => d === 1) : v === 1);
-const pair = (v: number | number[] | undefined): [number, number] => (Array.isArray(v) ? [v[0]!, v[1] ?? v[0]!] : [v ?? 1, v ?? 1]);
 
 /** `layer` applied to `x` in training as a fused kernel, or null where the layer or the backend does not allow it (apply the layer then). */
 export function fusedTrainingLayer(layer: tf.layers.Layer, x: tf.Tensor): tf.Tensor | null {
