@@ -10,6 +10,7 @@
 import { spawnSync } from 'node:child_process';
 import { oneDnnHeader } from '../ml/backend/native/addon.js';
 import { onPath } from './on-path.js';
+import { aptInstall } from './apt.js';
 
 /** A library the addon uses: its Debian package and how to tell it is installed. */
 interface NativeLibrary {
@@ -25,11 +26,9 @@ const LIBRARIES: NativeLibrary[] = [
   { name: 'onednn', pkg: 'libdnnl-dev', installed: () => oneDnnHeader() !== null },
 ];
 
-function aptInstall(pkgs: string[]): boolean {
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  const install = () => spawnSync('apt-get', ['install', '-y', '-q', ...pkgs], { stdio: ['ignore', 'ignore', 'inherit'], env }).status === 0;
-  if (install()) return true;
-  return spawnSync('apt-get', ['update', '-q'], { stdio: ['ignore', 'ignore', 'inherit'], env }).status === 0 && install();
+/** The last line of apt's error output (the one that says why). */
+function lastLine(text: string): string {
+  return text.split('\n').filter(Boolean).pop() ?? text;
 }
 
 /** The libraries to look after: OpenBLAS always, oneDNN unless `LIGHTPATH_ONEDNN=0`. */
@@ -47,11 +46,18 @@ export function ensureNativeLibraries(): string {
   const pkgs = missing.map((l) => l.pkg).join(' ');
   if (!onPath('apt-get') || !onPath('dpkg-query')) return `${names}: skipped, apt is unavailable (install ${pkgs} or the same libraries with their headers for the native provider)`;
   if (process.getuid?.() !== 0) return `${names}: skipped, not root (as root: apt-get install ${pkgs})`;
-  if (!aptInstall(missing.map((l) => l.pkg))) {
+  const failures = new Map<string, string>();
+  if (aptInstall(missing.map((l) => l.pkg)) !== null) {
     // One package may be what fails (oneDNN is not in every release): try each alone.
-    for (const l of missing) aptInstall([l.pkg]);
+    for (const l of missing) {
+      const error = aptInstall([l.pkg]);
+      if (error !== null) failures.set(l.pkg, lastLine(error));
+    }
   }
   return libs
-    .map((l) => `${l.name}: ${!missing.includes(l) ? 'development files installed' : l.installed() ? `${l.pkg} installed now` : `skipped, apt-get install ${l.pkg} failed (see its output above)`}`)
+    .map(
+      (l) =>
+        `${l.name}: ${!missing.includes(l) ? 'development files installed' : l.installed() ? `${l.pkg} installed now` : `skipped, apt-get install ${l.pkg} failed: ${failures.get(l.pkg) ?? 'its files are still missing'}`}`,
+    )
     .join('; ');
 }

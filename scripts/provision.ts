@@ -26,7 +26,7 @@
  * The Temporal CLI's download runs while apt installs the dataset and OpenBLAS.
  * Run directly (`npm run provision`) it provisions everything and prints where.
  */
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
@@ -38,6 +38,7 @@ import { onPath } from './on-path.js';
 import { buildNativeBlas, describeNativeBuild } from './build-native.js';
 import { ensureVulkan } from './vulkan.js';
 import { ensureNativeLibraries } from './openblas.js';
+import { aptInstall } from './apt.js';
 import { describeNode } from './node-binary.js';
 
 export const TEMPORAL_CLI_VERSION = 'v1.5.1';
@@ -153,11 +154,10 @@ export async function ensureFashionMnist(): Promise<string> {
   if (found) return found;
   if (process.getuid?.() === 0 && onPath('apt-get')) {
     log('installing Debian package dataset-fashion-mnist…');
-    const r = spawnSync('apt-get', ['install', '-y', '-q', 'dataset-fashion-mnist'], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
-    if (r.status !== 0) spawnSync('sh', ['-c', 'apt-get update -q && apt-get install -y -q dataset-fashion-mnist'], { stdio: 'inherit' });
+    const error = aptInstall(['dataset-fashion-mnist']);
     const now = findFashionMnist();
     if (now) return now;
-    log('apt-get could not install dataset-fashion-mnist; downloading from the dataset site');
+    log(`apt-get could not install dataset-fashion-mnist (${error ?? 'its files are not where expected'}); downloading from the dataset site`);
   }
   const dir = join(cacheDir(), 'fashion-mnist');
   mkdirSync(dir, { recursive: true });

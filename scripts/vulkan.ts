@@ -10,6 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { onPath } from './on-path.js';
+import { aptGet } from './apt.js';
 
 const SOURCES_DIR = '/etc/apt/sources.list.d';
 const BACKPORTS_FILE = join(SOURCES_DIR, 'lightpath-bookworm-backports.sources');
@@ -46,8 +47,9 @@ function debianSource(): { uri: string; keyring: string } | null {
   return deb ? { uri: deb[2]!, keyring: deb[1] ?? '/usr/share/keyrings/debian-archive-keyring.gpg' } : null;
 }
 
+/** apt-get with `args` (apt.ts's, quiet); whether it succeeded. */
 function apt(args: string[]): boolean {
-  return spawnSync('apt-get', args, { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } }).status === 0;
+  return aptGet(args) === null;
 }
 
 /**
@@ -62,7 +64,7 @@ export function ensureVulkan(): string {
   if (process.getuid?.() !== 0) return 'vulkan: skipped, not root (as root: apt-get install -t bookworm-backports mesa-vulkan-drivers libvulkan1)';
   const os = existsSync('/etc/os-release') ? readFileSync('/etc/os-release', 'utf8') : '';
   if (!/^VERSION_CODENAME=bookworm$/m.test(os)) {
-    if (!apt(['install', '-y', '-q', 'mesa-vulkan-drivers', 'libvulkan1'])) return 'vulkan: apt-get install mesa-vulkan-drivers libvulkan1 failed';
+    if (!apt(['install', '-y', 'mesa-vulkan-drivers', 'libvulkan1'])) return 'vulkan: apt-get install mesa-vulkan-drivers libvulkan1 failed';
     return `vulkan: Mesa ${installedMesa()} lavapipe installed from the system's sources`;
   }
   const source = debianSource();
@@ -70,7 +72,7 @@ export function ensureVulkan(): string {
   if (!existsSync(BACKPORTS_FILE)) {
     writeFileSync(BACKPORTS_FILE, `Types: deb\nURIs: ${source.uri}\nSuites: bookworm-backports\nComponents: main\nSigned-By: ${source.keyring}\n`);
   }
-  if (!apt(['update', '-q']) || !apt(['install', '-y', '-q', '-t', 'bookworm-backports', 'mesa-vulkan-drivers', 'libvulkan1'])) {
+  if (!apt(['update']) || !apt(['install', '-y', '-t', 'bookworm-backports', 'mesa-vulkan-drivers', 'libvulkan1'])) {
     return 'vulkan: apt-get install -t bookworm-backports mesa-vulkan-drivers libvulkan1 failed';
   }
   return `vulkan: Mesa ${installedMesa()} lavapipe installed from bookworm-backports`;
