@@ -14,7 +14,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, realpathSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { ADDON_SOURCES, addonPath, oneDnnHeader } from '../ml/backend/native/addon.js';
+import { ADDON_CFLAGS, ADDON_SOURCES, addonPath, oneDnnHeader } from '../ml/backend/native/addon.js';
 import { childProbe, prepareBlasCore } from '../ml/backend/native/core.js';
 import { onPath } from './on-path.js';
 
@@ -76,7 +76,7 @@ function build(): NativeBuild {
   const onednn = oneDnnHeader() ? { cflags: ['-DLP_DNNL'], libs: ['-ldnnl'] } : { cflags: [], libs: [] };
   mkdirSync(dirname(target), { recursive: true });
   const part = target.replace(/\.node$/, `.${process.pid}.part.node`);
-  const args = ['-O2', '-fno-math-errno', '-std=c11', '-pthread', '-shared', '-fPIC', `-I${headers}`, ...cflags, ...onednn.cflags, ...ADDON_SOURCES, ...libs, ...onednn.libs, '-o', part];
+  const args = [...ADDON_CFLAGS, `-I${headers}`, ...cflags, ...onednn.cflags, ...ADDON_SOURCES, ...libs, ...onednn.libs, '-o', part];
   const r = spawnSync(cc, args, { encoding: 'utf8' });
   if (r.status !== 0) {
     rmSync(part, { force: true });

@@ -5,7 +5,9 @@
  * folder. Exports:
  *
  *   sgemm, epilogue      matrix products (gemm.c)
- *   conv2d               convolutions and their gradients as im2col + sgemm (conv.c)
+ *   conv2d               convolutions and their gradients as im2col + sgemm, or
+ *                        direct for small patches (conv.c)
+ *   conv2dBiasRelu       conv2d's forward pass, then relu(· + bias) (conv.c)
  *   gatedGram,           float64 sufficient statistics and SPD solves for GLAI (linalg.c)
  *   bilinearForm,
  *   spdSolve(Factored)
@@ -60,6 +62,7 @@ NAPI_MODULE_INIT() {
       {"sgemm", NULL, sgemm, NULL, NULL, NULL, napi_enumerable, NULL},
       {"epilogue", NULL, epilogue, NULL, NULL, NULL, napi_enumerable, NULL},
       {"conv2d", NULL, conv2d, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"conv2dBiasRelu", NULL, conv2d_bias_relu, NULL, NULL, NULL, napi_enumerable, NULL},
       {"gatedGram", NULL, gated_gram, NULL, NULL, NULL, napi_enumerable, NULL},
       {"bilinearForm", NULL, bilinear_form, NULL, NULL, NULL, napi_enumerable, NULL},
       {"spdSolve", NULL, spd_solve, NULL, NULL, NULL, napi_enumerable, NULL},

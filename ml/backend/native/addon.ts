@@ -19,6 +19,7 @@ export interface NativeBlas {
   sgemm(transA: boolean, transB: boolean, m: number, n: number, k: number, a: Float32Array, b: Float32Array, c: Float32Array, aIndex: Int32Array, bIndex: Int32Array): void;
   epilogue(c: Float32Array, n: number, bias: Float32Array | null, activation: number, alpha: number): void;
   conv2d(mode: number, a: Float32Array, b: Float32Array, out: Float32Array, geometry: Int32Array): void;
+  conv2dBiasRelu(x: Float32Array, filter: Float32Array, bias: Float32Array, y: Float32Array, geometry: Int32Array): void;
   gatedGram(a: Float64Array, b: Float64Array, value: Float32Array, gate: Float32Array, y: Float32Array, n: number, nv: number, ng: number, c: number): void;
   bilinearForm(a: Float64Array, u: Float64Array, v: Float64Array, d: number, c: number): number;
   spdSolve(a: Float64Array, b: Float64Array, d: number, c: number): number;
@@ -64,8 +65,16 @@ export function oneDnnHeader(): string | null {
 }
 
 /**
+ * The compiler flags of every build (scripts/build-native.ts adds the libraries').
+ * -ffp-contract=off: no fused multiply-adds where the C says multiply then add, so
+ * a loop's bits do not depend on the instruction set it was compiled for (conv.c's
+ * target clones).
+ */
+export const ADDON_CFLAGS = ['-O2', '-fno-math-errno', '-ffp-contract=off', '-std=c11', '-pthread', '-shared', '-fPIC'];
+
+/**
  * Where the build of the current sources lives: in the cache, named by a hash of
- * the sources, platform, architecture and whether it multiplies with oneDNN
+ * the sources, the flags, platform, architecture and whether it multiplies with oneDNN
  * (N-API addons do not depend on the Node version), so an edited source, or
  * oneDNN installed later, is rebuilt and a fresh clone reuses a build.
  */
@@ -73,6 +82,7 @@ export function addonPath(): string {
   const hash = createHash('sha256');
   for (const f of [...ADDON_SOURCES, ...HEADERS]) hash.update(readFileSync(f));
   const key = hash
+    .update(ADDON_CFLAGS.join(' '))
     .update(`${process.platform}-${process.arch}${oneDnnHeader() ? '-onednn' : ''}`)
     .digest('hex')
     .slice(0, 16);

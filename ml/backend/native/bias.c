@@ -212,6 +212,12 @@ static void bias_relu_rows(void *ctx, size_t lo, size_t hi) {
   }
 }
 
+/* x = relu(x + bias) in place over `rows` rows of n, on the product threads (conv.c's convolution with bias and ReLU uses it too). */
+void lp_bias_relu(float *x, size_t rows, const float *bias, size_t n) {
+  pass j = {{x, (float *)bias, NULL}, n};
+  lp_parallel_for(rows, GRAIN / n + 1, bias_relu_rows, &j);
+}
+
 napi_value bias_relu(napi_env env, napi_callback_info info) {
   napi_value argv[2];
   float *v[2];
@@ -221,7 +227,6 @@ napi_value bias_relu(napi_env env, napi_callback_info info) {
     napi_throw_range_error(env, NULL, "biasRelu: x's length must be a multiple of bias's");
     return NULL;
   }
-  pass j = {{v[0], v[1], NULL}, len[1]};
-  lp_parallel_for(len[0] / len[1], GRAIN / len[1] + 1, bias_relu_rows, &j);
+  lp_bias_relu(v[0], len[0] / len[1], v[1], len[1]);
   return NULL;
 }

@@ -77,7 +77,7 @@ export function nativeConv2DBackpropInput(blas: NativeBlas): WasmKernelFunc {
   return convKernel(blas, INPUT_GRAD, ['dy', 'filter'], conv2DBackpropInput, (_dy, filter, attrs) => [attrs.inputShape as number[], filter.shape, attrs.inputShape as number[]]);
 }
 
-/** fused-ops.ts's `CONV_BIAS_RELU` kernel function on `blas`: the Conv2D product, then bias and ReLU in place in one pass (NHWC float32, as fused-layers.ts calls it). */
+/** fused-ops.ts's `CONV_BIAS_RELU` kernel function on `blas`: the Conv2D product and bias + ReLU in one addon call (a small patch's output rows written once, as they are summed; NHWC float32, as fused-layers.ts calls it). */
 export function nativeConv2DBiasRelu(blas: NativeBlas): WasmKernelFunc {
   return ({ inputs, attrs = {}, backend }: WasmKernelArgs) => {
     const { x, filter, bias } = inputs;
@@ -86,8 +86,7 @@ export function nativeConv2DBiasRelu(blas: NativeBlas): WasmKernelFunc {
     if (bias!.shape.length !== 1 || bias!.shape[0] !== g.outShape[3]) throw new Error(`conv2d + bias + relu: bias must be [${g.outShape[3]}], got [${bias!.shape}]`);
     const out = backend.makeOutput(g.outShape, 'float32');
     const y = f32(backend, out);
-    blas.conv2d(FORWARD, f32(backend, x!), f32(backend, filter!), y, g.geometry);
-    if (y.length > 0) blas.biasRelu(y, f32(backend, bias!));
+    blas.conv2dBiasRelu(f32(backend, x!), f32(backend, filter!), f32(backend, bias!), y, g.geometry);
     return out;
   };
 }

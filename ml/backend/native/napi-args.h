@@ -72,9 +72,13 @@ const char *lp_products(void);
 typedef void (*lp_range_fn)(void *ctx, size_t lo, size_t hi);
 void lp_parallel_for(size_t n, size_t grain, lp_range_fn fn, void *ctx);
 
+/* bias.c: x = relu(x + bias) in place over `rows` rows of n, on the same threads. */
+void lp_bias_relu(float *x, size_t rows, const float *bias, size_t n);
+
 napi_value sgemm(napi_env env, napi_callback_info info);
 napi_value epilogue(napi_env env, napi_callback_info info);
 napi_value conv2d(napi_env env, napi_callback_info info);
+napi_value conv2d_bias_relu(napi_env env, napi_callback_info info);
 napi_value gated_gram(napi_env env, napi_callback_info info);
 napi_value bilinear_form(napi_env env, napi_callback_info info);
 napi_value spd_solve_factored(napi_env env, napi_callback_info info);
