@@ -56,7 +56,7 @@ static bool float_arrays(napi_env env, napi_value *argv, size_t count, float **v
   return true;
 }
 
-static void bias_rows(void *ctx, size_t lo, size_t hi) {
+CLONES static void bias_rows(void *ctx, size_t lo, size_t hi) {
   const pass *j = ctx;
   const size_t n = j->n;
   for (size_t r = lo; r < hi; r++) {
@@ -81,7 +81,7 @@ napi_value bias_add(napi_env env, napi_callback_info info) {
 }
 
 /* acc[i] += Σ_m x[m, i] over `mid` rows of `in`: four rows at a time, pairwise, in float64 (wasm-kernels/layout.ts's order). */
-static void sum_rows(const float *restrict x, size_t in, size_t mid, double *restrict acc) {
+static inline void sum_rows(const float *restrict x, size_t in, size_t mid, double *restrict acc) {
   size_t m = 0;
   for (; m + 4 <= mid; m += 4, x += 4 * in) {
     const float *restrict x1 = x + in, *restrict x2 = x + 2 * in, *restrict x3 = x + 3 * in;
@@ -92,7 +92,7 @@ static void sum_rows(const float *restrict x, size_t in, size_t mid, double *res
 }
 
 /* dz = dy · step(y) over n values (vectorized: no branches). */
-static void relu_grad_values(const float *restrict dy, const float *restrict y, float *restrict dz, size_t n) {
+static inline void relu_grad_values(const float *restrict dy, const float *restrict y, float *restrict dz, size_t n) {
   for (size_t i = 0; i < n; i++) {
     const float step = y[i] > 0 ? 1.0f : (y[i] != y[i] ? NAN : 0.0f);
     dz[i] = dy[i] * step;
@@ -100,7 +100,7 @@ static void relu_grad_values(const float *restrict dy, const float *restrict y, 
 }
 
 /* sum_rows over dz = dy · step(y), each group of four rows made just before it is summed: a ReLU layer's gradient and its bias gradient in one pass. */
-static void grad_sum_rows(const float *restrict dy, const float *restrict y, float *restrict dz, size_t in, size_t mid, double *restrict acc) {
+CLONES static void grad_sum_rows(const float *restrict dy, const float *restrict y, float *restrict dz, size_t in, size_t mid, double *restrict acc) {
   size_t m = 0;
   for (; m + 4 <= mid; m += 4, dy += 4 * in, y += 4 * in, dz += 4 * in) {
     relu_grad_values(dy, y, dz, 4 * in);
@@ -108,6 +108,15 @@ static void grad_sum_rows(const float *restrict dy, const float *restrict y, flo
   }
   relu_grad_values(dy, y, dz, (mid - m) * in);
   sum_rows(dz, in, mid - m, acc);
+}
+
+/* out[o, i] = Σ_m x[o, m, i] for each of `outer` slices, through acc (inner doubles). */
+CLONES static void sum_outer(const float *restrict x, float *restrict out, size_t outer, size_t mid, size_t inner, double *restrict acc) {
+  for (size_t o = 0; o < outer; o++) {
+    memset(acc, 0, inner * sizeof(double));
+    sum_rows(x + o * mid * inner, inner, mid, acc);
+    for (size_t i = 0; i < inner; i++) out[o * inner + i] = (float)acc[i];
+  }
 }
 
 /* A float64 accumulator of n values, zeroed; throws and returns NULL when out of memory. */
@@ -133,16 +142,12 @@ napi_value sum_middle(napi_env env, napi_callback_info info) {
   }
   double *acc = accumulator(env, i_n, "sumMiddle: out of memory");
   if (!acc) return NULL;
-  for (size_t o = 0; o < o_n; o++) {
-    memset(acc, 0, i_n * sizeof(double));
-    sum_rows(v[0] + o * m_n * i_n, i_n, m_n, acc);
-    for (size_t i = 0; i < i_n; i++) v[1][o * i_n + i] = (float)acc[i];
-  }
+  sum_outer(v[0], v[1], o_n, m_n, i_n, acc);
   free(acc);
   return NULL;
 }
 
-static void relu_grad_range(void *ctx, size_t lo, size_t hi) {
+CLONES static void relu_grad_range(void *ctx, size_t lo, size_t hi) {
   const pass *j = ctx;
   relu_grad_values(j->v[0] + lo, j->v[1] + lo, j->v[2] + lo, hi - lo);
 }
@@ -161,7 +166,7 @@ napi_value relu_grad(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-static void relu_range(void *ctx, size_t lo, size_t hi) {
+CLONES static void relu_range(void *ctx, size_t lo, size_t hi) {
   const pass *j = ctx;
   const float *restrict x = j->v[0];
   float *restrict out = j->v[1];
@@ -199,7 +204,7 @@ napi_value relu_grad_sum(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-static void bias_relu_rows(void *ctx, size_t lo, size_t hi) {
+CLONES static void bias_relu_rows(void *ctx, size_t lo, size_t hi) {
   const pass *j = ctx;
   const size_t n = j->n;
   const float *restrict bias = j->v[1];

@@ -133,12 +133,6 @@ static void col2im_add(const geometry *g, const float *cols, size_t b0, size_t n
 /* Patches of at most this many values run direct (see the top of this file). */
 #define DIRECT_MAX_K 32
 
-#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
-#define CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define CLONES
-#endif
-
 /* Floats to hold n rounded up to whole 64-byte lines (aligned vector accesses: no split stores). */
 static size_t lines_of(size_t n) { return (n + 15) / 16 * 16; }
 

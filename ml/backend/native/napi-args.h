@@ -68,6 +68,17 @@ int lp_get_threads(void);
 /* parallel.c: the library behind the float32 products ("oneDNN x.y.z" or "OpenBLAS"). */
 const char *lp_products(void);
 
+/*
+ * A hot loop compiled for AVX-512, AVX2 and the baseline, the CPU picking at load
+ * (GCC's target_clones; x86-64 only). The addon is built with -ffp-contract=off,
+ * so no clone fuses a multiply and an add: every clone gives the same bits.
+ */
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
+#define CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define CLONES
+#endif
+
 /* parallel.c: fn(ctx, lo, hi) over [0, n) on the same threads, ranges of at least `grain` items. */
 typedef void (*lp_range_fn)(void *ctx, size_t lo, size_t hi);
 void lp_parallel_for(size_t n, size_t grain, lp_range_fn fn, void *ctx);

@@ -46,7 +46,7 @@ typedef struct {
   int mode;
 } sgd_params;
 
-static void adamw_one(const adam_params *p, size_t n, const float *restrict w, const float *restrict g, float *restrict m, float *restrict v, float *restrict w_out) {
+static inline void adamw_one(const adam_params *p, size_t n, const float *restrict w, const float *restrict g, float *restrict m, float *restrict v, float *restrict w_out) {
   for (size_t i = 0; i < n; i++) {
     float gi = g[i];
     if (p->mode == COUPLED) gi = gi + w[i] * p->wd;
@@ -60,7 +60,7 @@ static void adamw_one(const adam_params *p, size_t n, const float *restrict w, c
   }
 }
 
-static void sgd_one(const sgd_params *p, size_t n, const float *restrict w, const float *restrict g, float *restrict b, float *restrict w_out) {
+static inline void sgd_one(const sgd_params *p, size_t n, const float *restrict w, const float *restrict g, float *restrict b, float *restrict w_out) {
   for (size_t i = 0; i < n; i++) {
     float gi = g[i];
     if (p->mode == COUPLED) gi = gi + w[i] * p->wd;
@@ -132,12 +132,14 @@ typedef struct {
   float **t;
 } update_job;
 
-static void adamw_range(void *ctx, size_t lo, size_t hi) {
+/* AdamW's divisions and square roots gain from wide vectors (0.78 → 0.68 ms over the MLP's 670k weights, one thread). */
+CLONES static void adamw_range(void *ctx, size_t lo, size_t hi) {
   const update_job *j = ctx;
   float **t = j->t;
   adamw_one(j->params, hi - lo, t[0] + lo, t[1] + lo, t[2] + lo, t[3] + lo, t[4] + lo);
 }
 
+/* SGD's update streams memory: AVX-512 clones of it measured slower (0.48 → 0.66 ms), so it stays on the baseline. */
 static void sgd_range(void *ctx, size_t lo, size_t hi) {
   const update_job *j = ctx;
   float **t = j->t;

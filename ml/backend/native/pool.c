@@ -76,7 +76,7 @@ typedef struct {
   atomic_bool failed;
 } pool_job;
 
-static void max_pool_images(void *ctx, size_t b0, size_t b1) {
+CLONES static void max_pool_images(void *ctx, size_t b0, size_t b1) {
   pool_job *j = ctx;
   const pool_geometry *g = j->g;
   for (size_t b = b0; b < b1; b++) {
@@ -114,7 +114,7 @@ napi_value max_pool(napi_env env, napi_callback_info info) {
 }
 
 /* Where x is larger than best: best = x, at = k (branch-free, so it vectorizes). */
-static void update_best(size_t c, const float *restrict x, int32_t k, float *restrict best, int32_t *restrict at) {
+static inline void update_best(size_t c, const float *restrict x, int32_t k, float *restrict best, int32_t *restrict at) {
   for (size_t d = 0; d < c; d++) {
     const float v = x[d], cur = best[d];
     const int32_t larger = -(int32_t)(v > cur);
@@ -123,7 +123,7 @@ static void update_best(size_t c, const float *restrict x, int32_t k, float *res
   }
 }
 
-static void max_pool_grad_images(void *ctx, size_t b0, size_t b1) {
+CLONES static void max_pool_grad_images(void *ctx, size_t b0, size_t b1) {
   pool_job *j = ctx;
   const pool_geometry *g = j->g;
   /* Per channel: the best value so far and its window tap (-1: none); the taps' offsets into x. */
