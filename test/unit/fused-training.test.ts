@@ -176,13 +176,17 @@ test('the fused step refuses bad operands, naming the input', { skip }, () => {
   tf.dispose(out);
 });
 
-/** A CNN whose ReLU convolutions differ in stride, padding and kernel size, with a linear convolution and a dense ReLU layer. */
+/**
+ * A CNN whose ReLU convolutions differ in stride, padding and kernel size, with a
+ * linear convolution and a dense ReLU layer. The first layer (9 values per patch,
+ * 16 filters) runs on the addon's direct convolution, the others through im2col.
+ */
 function convNet(seed: number): tf.Sequential {
   const init = (k: number) => tf.initializers.glorotUniform({ seed: seed + k });
   return tf.sequential({
     layers: [
       tf.layers.reshape({ targetShape: [8, 12, 1], inputShape: [96] }),
-      tf.layers.conv2d({ filters: 6, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: init(1) }),
+      tf.layers.conv2d({ filters: 16, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: init(1) }),
       tf.layers.conv2d({ filters: 5, kernelSize: [2, 3], strides: 2, padding: 'valid', activation: 'relu', kernelInitializer: init(2) }),
       tf.layers.conv2d({ filters: 4, kernelSize: 1, kernelInitializer: init(3) }),
       tf.layers.flatten(),
