@@ -206,15 +206,7 @@ napi_value relu_grad_sum(napi_env env, napi_callback_info info) {
 
 CLONES static void bias_relu_rows(void *ctx, size_t lo, size_t hi) {
   const pass *j = ctx;
-  const size_t n = j->n;
-  const float *restrict bias = j->v[1];
-  for (size_t r = lo; r < hi; r++) {
-    float *restrict x = j->v[0] + r * n;
-    for (size_t i = 0; i < n; i++) {
-      const float z = x[i] + bias[i];
-      x[i] = z > 0 ? z : (z != z ? z : 0.0f);
-    }
-  }
+  for (size_t r = lo; r < hi; r++) lp_bias_relu_row(j->v[0] + r * j->n, j->v[1], j->n);
 }
 
 /* x = relu(x + bias) in place over `rows` rows of n, on the product threads (conv.c's convolution with bias and ReLU uses it too). */

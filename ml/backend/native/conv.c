@@ -16,9 +16,10 @@
  * col2im share a chunk's images among the product threads (each image's patch
  * rows and dx are its own, so that changes no bit).
  *
- * Small patches (KH·KW·C ≤ DIRECT_MAX_K: a first layer on 1 to 3 channel images)
- * run direct instead, forward and filter gradient: an sgemm with k = 9 spends its
- * time packing and the patch matrix costs more memory traffic than the product
+ * Small patches (KH·KW·C ≤ DIRECT_MAX_K, filters a multiple of 16: a first
+ * layer on 1 to 3 channel images) run direct instead, forward and filter
+ * gradient: an sgemm with k = 9 spends its time packing and the patch matrix
+ * costs more memory traffic than the product
  * (the Fashion-MNIST CNN's first layer took 5.2 ms per batch of 128 that way, its
  * filter gradient one thread's 3 ms). y = Σ_t patch[t]·W[t] is summed tap by tap
  * in float32, no patch matrix made; the filter gradient sums each image's pixels
@@ -164,14 +165,6 @@ static void tap_offsets(const geometry *g, size_t *off) {
 /* 16 floats as one value (GCC's vector extension; 4-byte alignment: any float address). */
 typedef float v16f __attribute__((vector_size(64), aligned(4)));
 
-/* relu(y + bias) in place over one pixel's f values. */
-static inline void pixel_bias_relu(float *restrict y, const float *restrict bias, size_t f) {
-  for (size_t j = 0; j < f; j++) {
-    const float z = y[j] + bias[j];
-    y[j] = z > 0 ? z : (z != z ? z : 0.0f);
-  }
-}
-
 /*
  * y of one image (xp: zero-padded) = each pixel's patch · w, 16 filters at a
  * time summed in a register tap by tap (taps in im2col's order, from 0), then
@@ -187,7 +180,7 @@ CLONES static void direct_forward_image(const geometry *g, const float *restrict
         for (size_t t = 0; t < k; t++) acc = acc + base[off[t]] * *(const v16f *)(w + t * f + jb);
         *(v16f *)(y + jb) = acc;
       }
-      if (bias) pixel_bias_relu(y, bias, f);
+      if (bias) lp_bias_relu_row(y, bias, f);
     }
   }
 }
@@ -355,7 +348,7 @@ static bool convolve(napi_env env, const geometry *gp, int64_t mode, const float
   return true;
 }
 
-/* Reads a, b, out (Float32Arrays of mode's sizes) and the geometry from argv[first..first + 4). */
+/* Reads a, b, out (Float32Arrays of mode's sizes) and the geometry from argv[0..4). */
 static bool conv_operands(napi_env env, napi_value *argv, int64_t mode, float **a, float **b, float **out, geometry *g) {
   size_t alen, blen, olen;
   if (!typed_array(env, argv[0], napi_float32_array, (void **)a, &alen, "a") || !typed_array(env, argv[1], napi_float32_array, (void **)b, &blen, "b") ||

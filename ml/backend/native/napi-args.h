@@ -79,6 +79,14 @@ const char *lp_products(void);
 #define CLONES
 #endif
 
+/* x = relu(x + bias) over one row of n values, NaN kept, -0 made 0 (the cpu backend's Add then Relu); inlined into each caller's clones. */
+static inline void lp_bias_relu_row(float *restrict x, const float *restrict bias, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    const float z = x[i] + bias[i];
+    x[i] = z > 0 ? z : (z != z ? z : 0.0f);
+  }
+}
+
 /* parallel.c: fn(ctx, lo, hi) over [0, n) on the same threads, ranges of at least `grain` items. */
 typedef void (*lp_range_fn)(void *ctx, size_t lo, size_t hi);
 void lp_parallel_for(size_t n, size_t grain, lp_range_fn fn, void *ctx);
