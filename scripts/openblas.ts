@@ -26,11 +26,6 @@ const LIBRARIES: NativeLibrary[] = [
   { name: 'onednn', pkg: 'libdnnl-dev', installed: () => oneDnnHeader() !== null },
 ];
 
-/** The last line of apt's error output (the one that says why). */
-function lastLine(text: string): string {
-  return text.split('\n').filter(Boolean).pop() ?? text;
-}
-
 /** The libraries to look after: OpenBLAS always, oneDNN unless `LIGHTPATH_ONEDNN=0`. */
 function wanted(): NativeLibrary[] {
   return LIBRARIES.filter((l) => l.name !== 'onednn' || process.env.LIGHTPATH_ONEDNN !== '0');
@@ -51,7 +46,7 @@ export function ensureNativeLibraries(): string {
     // One package may be what fails (oneDNN is not in every release): try each alone.
     for (const l of missing) {
       const error = aptInstall([l.pkg]);
-      if (error !== null) failures.set(l.pkg, lastLine(error));
+      if (error !== null) failures.set(l.pkg, error);
     }
   }
   return libs
