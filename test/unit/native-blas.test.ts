@@ -105,6 +105,14 @@ test('products survive signals: a child profiled with --cpu-prof (SIGPROF every 
   }
 });
 
+test('the thread pool keeps the one-thread bits while its helpers are preempted: products and an elementwise pass on 2–4 threads beside two spinning threads', { skip }, () => {
+  const child = spawnSync(process.execPath, ['--import', 'tsx', 'test/helpers/pool-contention.ts', '8'], { encoding: 'utf8', timeout: 120_000 });
+  assert.equal(child.status, 0, `exit ${child.status} (${child.signal ?? 'no signal'}): ${child.stderr.slice(-400)}`);
+  const [, calls, mismatches] = /calls (\d+) mismatches (\d+)/.exec(child.stdout) ?? [];
+  assert.ok(Number(calls) > 100, `too few calls ran: ${child.stdout}`);
+  assert.equal(Number(mismatches), 0, child.stdout);
+});
+
 test('BatchMatMul: every transpose combination and batch dims, with gradients; broadcast batch dims forward', { skip }, async (t) => {
   assert.ok((await compareMatMuls()) <= TOLERANCE);
   assert.ok((await compareBroadcastMatMul()) <= TOLERANCE);
