@@ -131,6 +131,7 @@ export async function trainClassifier(model: tf.LayersModel, train: SplitData, v
   const xb = new Float32Array(bs * train.dim);
   const yb = new Int32Array(bs);
   const tracker = opts.stability?.probe ? new StabilityTracker(await inMemorySample(train), inputShape, opts.stability, opts.seed) : null;
+  let last: TrainCheckpoint | null = null;
 
   try {
     if (tracker) await tracker.reset(model, await readWeights(model));
@@ -174,13 +175,15 @@ export async function trainClassifier(model: tf.LayersModel, train: SplitData, v
       const metrics: EpochMetrics = { epoch: epoch + 1, loss, trainAccuracy, valAccuracy, oui, seconds, samplesPerSecond: train.count / seconds, ...(await tracker?.step(model, weights)) };
       history.push(metrics);
       const ckpt = await snapshot(weights, epoch + 1, rng, augmentRng, meter, opt, history);
+      last = ckpt;
       await hooks.onEpoch?.(metrics, ckpt);
       if (tracker?.shouldFreeze(history)) {
         done = epoch + 1;
         break;
       }
     }
-    return await snapshot(await readWeights(model), done, rng, augmentRng, meter, opt, history);
+    // The last epoch's checkpoint is the final state: read it again only where no epoch ran.
+    return last?.epoch === done ? last : await snapshot(await readWeights(model), done, rng, augmentRng, meter, opt, history);
   } finally {
     tracker?.dispose();
     opt.dispose();
