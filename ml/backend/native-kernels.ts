@@ -12,8 +12,8 @@
  * MaxPoolGrad, the bias addition, the bias gradient (Sum), ReLU and its gradient,
  * each one native pass instead of several wasm ones; a ReLU convolution's
  * bias and ReLU, and their gradients, fused into one pass each
- * (fused-layers.ts); and for a stack of dense layers the whole training step
- * as one kernel (native/dense-step.ts).
+ * (fused-layers.ts); for a stack of dense layers the whole training step
+ * as one kernel (native/dense-step.ts); and OUI's PairHamming.
  */
 import * as tf from '@tensorflow/tfjs';
 import { hasMark, registerMarked, type WasmAnyKernelFunc } from './wasm-kernels/common.js';
@@ -25,6 +25,8 @@ import { nativeAdd, nativeRelu, nativeReluGrad, nativeReluGradSum, nativeSum } f
 import { nativeBlas, type NativeBlas, type NativeStatus } from './native/addon.js';
 import { ADAMW_UPDATE, CONV_BIAS_RELU, DENSE_STEP, RELU_GRAD, RELU_GRAD_SUM, SGD_UPDATE, registerConvBiasReluGradient, registerReluGradient } from './fused-ops.js';
 import { nativeDenseStep } from './native/dense-step.js';
+import { nativePairHamming } from './native/pair-hamming.js';
+import { PAIR_HAMMING } from './wasm-kernels/pair-hamming.js';
 
 const KERNELS: [string, (blas: NativeBlas) => WasmAnyKernelFunc][] = [
   [tf.BatchMatMul, nativeBatchMatMul],
@@ -43,6 +45,7 @@ const KERNELS: [string, (blas: NativeBlas) => WasmAnyKernelFunc][] = [
   [DENSE_STEP, nativeDenseStep],
   [CONV_BIAS_RELU, nativeConv2DBiasRelu],
   [RELU_GRAD_SUM, nativeReluGradSum],
+  [PAIR_HAMMING, nativePairHamming],
 ];
 
 /** The kernel names the native provider replaces. */

@@ -174,6 +174,45 @@ test('ReLU and its gradient give exactly the values of the cpu backend: signed z
   );
 });
 
+test("OUI's PairHamming: the wasm kernel's counts on 1 and 4 threads (NaN, signed zeros, infinities, rows shared among threads); a pair outside the batch is refused", { skip }, async () => {
+  await tf.setBackend('wasm');
+  const { PAIR_HAMMING, pairHamming } = await import('../../ml/backend/wasm-kernels/pair-hamming.js');
+  assert.ok(Symbol.for('lightpath.nativeKernel') in (tf.getKernel(PAIR_HAMMING, 'wasm')!.kernelFunc as object), 'PairHamming is native');
+  const special = [0, -0, NaN, Infinity, -Infinity, 1e-40, -1e-40];
+  const rowsOf = (b: number, d: number) =>
+    tf.tensor(
+      Float32Array.from({ length: b * d }, (_, k) => (k % 11 === 0 ? special[(k / 11) % special.length]! : Math.sin(k * 0.7))),
+      [b, d],
+    );
+  const pairs = { i: [0, 1, 2, 5, 7, 0], j: [1, 3, 4, 6, 7, 7] };
+  for (const [b, d] of [
+    [8, 13],
+    [8, 40_000],
+  ] as const) {
+    const x = rowsOf(b, d);
+    const backend = tf.backend() as never;
+    const expected = (await tf
+      .engine()
+      .makeTensorFromTensorInfo(pairHamming({ inputs: { x }, attrs: pairs, backend } as never))
+      .data()) as Float32Array;
+    for (const threads of [1, 4]) {
+      const status = nativeBlas();
+      if (status.active) status.blas.setThreads(threads);
+      const got = tf.engine().runKernel(PAIR_HAMMING, { x }, pairs) as tf.Tensor;
+      assert.deepEqual(Array.from(await got.data()), Array.from(expected), `d = ${d}, ${threads} threads`);
+      got.dispose();
+    }
+    assert.ok(
+      expected.every((n, p) => (p === 4 ? n === 0 : n > 0 && n < d)),
+      `counts ${expected}: a pair (7, 7) differs nowhere`,
+    );
+    assert.throws(() => tf.engine().runKernel(PAIR_HAMMING, { x }, { i: [0], j: [b] }), /pair \(0, 8\) outside the batch of 8/);
+    x.dispose();
+  }
+  const status = nativeBlas();
+  if (status.active) status.blas.setThreads(currentThreads());
+});
+
 const all = clusters(400, 64, 3, 1);
 const data = rows(all, 0, 320);
 const opts = (optimizer: OptimizerSpec): TrainOptions => ({

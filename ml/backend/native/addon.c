@@ -16,6 +16,7 @@
  *   biasAdd, sumMiddle,  bias addition, the bias gradient, ReLU and its gradient,
  *   relu, reluGrad,      and a ReLU layer's bias + ReLU and gradients in one pass each (bias.c)
  *   biasRelu, reluGradSum
+ *   pairHamming          OUI's per-pair count of units whose on/off state differs (oui.c)
  *   setThreads(n)        threads of one matrix product (parallel.c); OpenBLAS
  *                        itself always runs one thread per call
  *   info()               { config, corename, threads } of the OpenBLAS in use, and
@@ -77,6 +78,7 @@ NAPI_MODULE_INIT() {
       {"relu", NULL, relu, NULL, NULL, NULL, napi_enumerable, NULL},
       {"biasRelu", NULL, bias_relu, NULL, NULL, NULL, napi_enumerable, NULL},
       {"reluGradSum", NULL, relu_grad_sum, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"pairHamming", NULL, pair_hamming, NULL, NULL, NULL, napi_enumerable, NULL},
       {"setThreads", NULL, set_threads, NULL, NULL, NULL, napi_enumerable, NULL},
       {"info", NULL, get_info, NULL, NULL, NULL, napi_enumerable, NULL},
   };

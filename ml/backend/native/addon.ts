@@ -34,6 +34,7 @@ export interface NativeBlas {
   reluGrad(dy: Float32Array, x: Float32Array, out: Float32Array): void;
   biasRelu(x: Float32Array, bias: Float32Array): void;
   reluGradSum(dy: Float32Array, y: Float32Array, dz: Float32Array, db: Float32Array): void;
+  pairHamming(x: Float32Array, d: number, i: Int32Array, j: Int32Array, out: Float32Array): void;
   setThreads(n: number): void;
   info(): { config: string; corename: string; threads: number; products: string };
 }
@@ -51,7 +52,7 @@ export type NativeStatus = { active: true; blas: NativeBlas; detail: string; cor
 const here = (name: string) => fileURLToPath(new URL(name, import.meta.url));
 
 /** The addon's C sources, compiled together. */
-export const ADDON_SOURCES = ['addon.c', 'gemm.c', 'conv.c', 'linalg.c', 'parallel.c', 'optimizer.c', 'pool.c', 'bias.c'].map(here);
+export const ADDON_SOURCES = ['addon.c', 'gemm.c', 'conv.c', 'linalg.c', 'parallel.c', 'optimizer.c', 'pool.c', 'bias.c', 'oui.c'].map(here);
 const HEADERS = ['napi-args.h'].map(here);
 
 /**

@@ -112,5 +112,6 @@ napi_value relu_grad(napi_env env, napi_callback_info info);
 napi_value relu(napi_env env, napi_callback_info info);
 napi_value bias_relu(napi_env env, napi_callback_info info);
 napi_value relu_grad_sum(napi_env env, napi_callback_info info);
+napi_value pair_hamming(napi_env env, napi_callback_info info);
 
 #endif
