@@ -7,6 +7,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { nativeBlas } from '../../ml/backend/native/addon.js';
+import { values } from './backend-compare.js';
 
 const status = nativeBlas();
 if (!status.active) throw new Error(`the addon is not active: ${status.detail}`);
@@ -21,7 +22,6 @@ const draw = (max: number) => {
   seed = (seed * 1103515245 + 12345) >>> 0;
   return 1 + (seed % max);
 };
-const values = (n: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37 + seed));
 const same = (a: Float32Array, b: Float32Array) => a.every((v, i) => Object.is(v, b[i]));
 const first = new Int32Array(1);
 let calls = 0;
@@ -29,12 +29,12 @@ let mismatches = 0;
 const end = Date.now() + seconds * 1000;
 while (Date.now() < end) {
   const [m, n, k] = [draw(700), draw(1100), draw(300)];
-  const a = values(m * k);
-  const b = values(k * n);
+  const a = values(m * k, seed);
+  const b = values(k * n, seed + 1);
   const reference = new Float32Array(m * n);
   blas.setThreads(1);
   blas.sgemm(false, false, m, n, k, a, b, reference, first, first);
-  const bias = values(n);
+  const bias = values(n, seed + 2);
   const activated = reference.slice();
   blas.biasRelu(activated, bias);
   for (let threads = 2; threads <= 4; threads++) {

@@ -177,6 +177,8 @@ test('ReLU and its gradient give exactly the values of the cpu backend: signed z
 test("OUI's PairHamming: the wasm kernel's counts on 1 and 4 threads (NaN, signed zeros, infinities, rows shared among threads); a pair outside the batch is refused", { skip }, async () => {
   await tf.setBackend('wasm');
   const { PAIR_HAMMING, pairHamming } = await import('../../ml/backend/wasm-kernels/pair-hamming.js');
+  const status = nativeBlas();
+  assert.ok(status.active);
   assert.ok(Symbol.for('lightpath.nativeKernel') in (tf.getKernel(PAIR_HAMMING, 'wasm')!.kernelFunc as object), 'PairHamming is native');
   const special = [0, -0, NaN, Infinity, -Infinity, 1e-40, -1e-40];
   const rowsOf = (b: number, d: number) =>
@@ -196,8 +198,7 @@ test("OUI's PairHamming: the wasm kernel's counts on 1 and 4 threads (NaN, signe
       .makeTensorFromTensorInfo(pairHamming({ inputs: { x }, attrs: pairs, backend } as never))
       .data()) as Float32Array;
     for (const threads of [1, 4]) {
-      const status = nativeBlas();
-      if (status.active) status.blas.setThreads(threads);
+      status.blas.setThreads(threads);
       const got = tf.engine().runKernel(PAIR_HAMMING, { x }, pairs) as tf.Tensor;
       assert.deepEqual(Array.from(await got.data()), Array.from(expected), `d = ${d}, ${threads} threads`);
       got.dispose();
@@ -209,8 +210,7 @@ test("OUI's PairHamming: the wasm kernel's counts on 1 and 4 threads (NaN, signe
     assert.throws(() => tf.engine().runKernel(PAIR_HAMMING, { x }, { i: [0], j: [b] }), /pair \(0, 8\) outside the batch of 8/);
     x.dispose();
   }
-  const status = nativeBlas();
-  if (status.active) status.blas.setThreads(currentThreads());
+  status.blas.setThreads(currentThreads());
 });
 
 const all = clusters(400, 64, 3, 1);
